@@ -1,0 +1,1 @@
+"""Bridgework: the daemon, its pipeline and its command line."""

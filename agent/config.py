@@ -1,0 +1,143 @@
+"""The configuration file: where data comes from, where state lives, secrets.
+
+Parsed once, at the edge, into strict models; unknown keys are errors and
+every problem is reported with its file, line and column. Secrets never sit
+in the file itself: they come from an environment variable or a ``*_file``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent.errors import ConfigError
+from agent.yamlsource import YamlProblems, load_file, validation_problems
+from connectors.registry import SourceSettings
+
+DEFAULT_KEY_ENV = "BRIDGEWORK_SECRET_KEY"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Strict):
+    type: Literal["tinydb"] = "tinydb"
+    path: Path = Field(Path(".bridgework"), description="directory for state, ledger and lock")
+
+
+class SecretSettings(_Strict):
+    """The key that pseudonymises people at rest (keyed HMAC)."""
+
+    key_env: str = Field(DEFAULT_KEY_ENV, description="environment variable holding the key")
+    key_file: Path | None = Field(None, description="file holding the key (mode 0600)")
+
+
+class DigestSettings(_Strict):
+    sender: str = Field("bridgework@localhost", description="From address of digests")
+    enabled: bool = True
+
+
+class DaemonSettings(_Strict):
+    sync_minutes: int = Field(60, ge=5, description="minutes between syncs")
+    analyse_at: str = Field("06:00", description="daily analyse-and-suggest time, org time zone")
+    upkeep_minutes: int = Field(30, ge=5, description="minutes between hold upkeep passes")
+    health_port: int | None = Field(9464, description="port for /healthz and /metrics; null: off")
+    health_host: str = "127.0.0.1"
+
+
+class Config(_Strict):
+    timezone: str = Field("UTC", description="the organisation's time zone")
+    source: SourceSettings
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    secret: SecretSettings = Field(default_factory=SecretSettings)
+    rules: Path | None = Field(None, description="the rules file; built-in defaults without one")
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Relative paths in a config file mean relative to that file."""
+
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None or p.is_absolute() else (base / p)
+
+    updates: dict[str, object] = {}
+    if fix(config.store.path):
+        updates["store"] = config.store.model_copy(update={"path": fix(config.store.path)})
+    if config.rules is not None and fix(config.rules):
+        updates["rules"] = fix(config.rules)
+    if config.secret.key_file is not None and fix(config.secret.key_file):
+        updates["secret"] = config.secret.model_copy(update={"key_file": fix(config.secret.key_file)})
+    source_updates = {}
+    for name in ("path", "outbox", "credentials_file", "client_secret_file", "certificate_file",
+                 "token_file", "ca_bundle"):
+        value = getattr(config.source, name, None)
+        if isinstance(value, Path) and not value.is_absolute():
+            source_updates[name] = base / value
+    if source_updates:
+        updates["source"] = config.source.model_copy(update=source_updates)
+    return config.model_copy(update=updates) if updates else config
+
+
+def load_config(path: Path) -> Config:
+    try:
+        located = load_file(path)
+        if not isinstance(located.data, dict):
+            raise ConfigError(f"{path}:1:1: the config must be a mapping of settings")
+        config = Config.model_validate(located.data)
+    except YamlProblems as exc:
+        raise ConfigError("invalid config:\n" + "\n".join(map(str, exc.problems))) from None
+    except ValidationError as exc:
+        problems = validation_problems(exc, located, Config)
+        raise ConfigError("invalid config:\n" + "\n".join(map(str, problems))) from None
+    return _resolve_paths(config, path.parent)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def secret_key(settings: SecretSettings, store_dir: Path) -> bytes:
+    """The pseudonymisation key: env var, then key file, else one made and kept in the store."""
+    from_env = os.environ.get(settings.key_env)
+    if from_env:
+        return from_env.encode()
+    if settings.key_file is not None:
+        try:
+            text = settings.key_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret.key_file {settings.key_file}: {exc.strerror}")
+        if len(text) < 16:
+            raise ConfigError(f"secret.key_file {settings.key_file} holds fewer than 16 characters")
+        return text.encode()
+    generated = store_dir / "secret.key"
+    if generated.exists():
+        return generated.read_text().strip().encode()
+    key = secrets.token_hex(32)
+    write_private(generated, key.encode())
+    return key.encode()

@@ -1,0 +1,1 @@
+"""The admin rules: schema, loader and shipped presets."""

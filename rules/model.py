@@ -1,0 +1,327 @@
+"""The rules an admin writes, as strict pydantic models.
+
+Every section has defaults that make a sensible first run, so an empty rules
+file is valid. Unknown keys are errors. Human forms are accepted where people
+write them: durations like ``30m`` or ``1h30m``, hours like ``10:00-16:00``,
+weekdays by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from connectors.base import HoldMode
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$", re.I)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _parse_duration(value: Any) -> dt.timedelta:
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30m, 1h or 1h30m")
+    if isinstance(value, int):
+        return dt.timedelta(minutes=value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m and any(m.groups()):
+            days, hours, minutes = (int(g) if g else 0 for g in m.groups())
+            return dt.timedelta(days=days, hours=hours, minutes=minutes)
+    raise ValueError(f"expected a duration like 30m, 1h or 1h30m, got {value!r}")
+
+
+def _format_duration(value: dt.timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+
+
+Duration = Annotated[
+    dt.timedelta, BeforeValidator(_parse_duration), PlainSerializer(_format_duration, return_type=str)
+]
+
+
+def _parse_weekday(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
+        return value  # already parsed (defaults, model_copy)
+    if isinstance(value, str):
+        name = value.strip().lower()
+        for index, day in enumerate(WEEKDAYS):
+            if len(name) >= 3 and day.startswith(name):
+                return index
+    raise ValueError(f"expected a weekday name such as monday, got {value!r}")
+
+
+Weekday = Annotated[
+    int, BeforeValidator(_parse_weekday), PlainSerializer(lambda d: WEEKDAYS[d], return_type=str)
+]
+
+
+def _parse_clock(text: str) -> dt.time:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59:
+        raise ValueError(f"expected a time like 09:30, got {text!r}")
+    hour, minute = int(m.group(1)), int(m.group(2))
+    if hour == 24:
+        if minute:
+            raise ValueError(f"expected a time like 09:30, got {text!r}")
+        return dt.time(23, 59, 59)
+    return dt.time(hour, minute)
+
+
+class TimeRange(Strict):
+    start: dt.time
+    end: dt.time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if self.end <= self.start:
+            raise ValueError(
+                f"the range ends ({self.end:%H:%M}) before it starts ({self.start:%H:%M})"
+            )
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+def _parse_range(value: Any) -> Any:
+    if isinstance(value, str):
+        if "-" not in value:
+            raise ValueError(f"expected hours like 10:00-16:00, got {value!r}")
+        start, end = value.split("-", 1)
+        return {"start": _parse_clock(start), "end": _parse_clock(end)}
+    return value
+
+
+Hours = Annotated[TimeRange, BeforeValidator(_parse_range), PlainSerializer(str, return_type=str)]
+
+DepartmentPair = Annotated[tuple[str, str], Field(description="two department names")]
+
+
+class SeamRule(Strict):
+    """Thresholds for one named department pair, overriding the defaults."""
+
+    departments: DepartmentPair
+    drop: float | None = Field(None, gt=0, lt=1, description="relative drop that counts as drift")
+    recent_weeks: int | None = Field(None, ge=1, le=26)
+    baseline_weeks: int | None = Field(None, ge=2, le=104)
+    min_volume: float | None = Field(None, ge=0)
+
+
+class Seams(Strict):
+    """Which department pairs are watched, and when one counts as drifting."""
+
+    drop: float = Field(0.30, gt=0, lt=1, description="relative fall in share that counts as drift")
+    recent_weeks: int = Field(6, ge=1, le=26, description="weeks in the recent window")
+    baseline_weeks: int = Field(26, ge=2, le=104, description="weeks in the baseline window")
+    min_volume: float = Field(
+        20.0, ge=0, description="least baseline contact (meeting-hour equivalents) to judge a pair"
+    )
+    false_discovery_rate: float = Field(
+        0.05, gt=0, lt=1, description="share of flagged pairs allowed to be false alarms"
+    )
+    pairs: list[SeamRule] = Field(default_factory=list, description="named pairs with own limits")
+    ignore_pairs: list[DepartmentPair] = Field(default_factory=list)
+    ignore_departments: list[str] = Field(default_factory=list)
+
+    @field_validator("pairs")
+    @classmethod
+    def _no_duplicate_pairs(cls, pairs: list[SeamRule]) -> list[SeamRule]:
+        seen: set[frozenset[str]] = set()
+        for rule in pairs:
+            key = frozenset(rule.departments)
+            if key in seen:
+                raise ValueError(f"the pair {' / '.join(rule.departments)} is listed twice")
+            seen.add(key)
+        return pairs
+
+    def rule_for(self, a: str, b: str) -> SeamRule | None:
+        for rule in self.pairs:
+            if set(rule.departments) == {a, b}:
+                return rule
+        return None
+
+
+class Signals(Strict):
+    """How raw metadata becomes contact weight."""
+
+    mail_weight: float = Field(
+        0.1, ge=0, description="contact weight of one message, in meeting-hour equivalents"
+    )
+    broadcast_size: int = Field(25, ge=2, description="events or mails with more people ignored")
+    lapsed_min_weight: float = Field(
+        1.0, ge=0, description="least baseline contact for a tie to count as real"
+    )
+    lapsed_min_weeks: int = Field(3, ge=1, description="least baseline weeks with contact")
+
+
+class Participants(Strict):
+    """Who takes part in suggestions."""
+
+    include_departments: list[str] = Field(default_factory=list, description="empty means all")
+    exclude_departments: list[str] = Field(default_factory=list)
+    include_levels: list[int] = Field(default_factory=list, description="empty means all")
+    exclude_levels: list[int] = Field(default_factory=list)
+    exclude_titles: list[str] = Field(default_factory=list, description="regular expressions")
+    include_people: list[str] = Field(default_factory=list, description="always eligible")
+    exclude_people: list[str] = Field(default_factory=list)
+    managers_only: bool = False
+    opt_out: list[str] = Field(default_factory=list, description="e-mails who never take part")
+
+    @field_validator("exclude_titles")
+    @classmethod
+    def _valid_patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad title pattern {pattern!r}: {exc}") from None
+        return patterns
+
+
+class Circles(Strict):
+    """Peer circles: a few same-level people, each from a different department."""
+
+    enabled: bool = False
+    size: int = Field(5, ge=4, le=6)
+    cadence_weeks: int = Field(4, ge=1, le=26)
+    same_level: bool = True
+
+
+class Pairing(Strict):
+    reconnect_first: bool = True
+    same_level_first: bool = True
+    max_level_distance: int = Field(2, ge=0)
+    cooldown_weeks: int = Field(12, ge=0, description="weeks before the same pair is suggested again")
+    per_person_per_week: int = Field(1, ge=0)
+    per_person_per_month: int = Field(2, ge=0)
+    per_seam_per_week: int = Field(5, ge=0, description="suggestions per drifting seam per week")
+    circles: Circles = Field(default_factory=Circles)
+
+    @model_validator(mode="after")
+    def _caps_agree(self) -> Pairing:
+        if self.per_person_per_month < self.per_person_per_week:
+            raise ValueError("per_person_per_month is smaller than per_person_per_week")
+        return self
+
+
+DEFAULT_PROMPTS = (
+    "What is your team working on that mine should know about?",
+    "Where do our two departments get in each other's way?",
+    "What would you ask my department for if it were easy?",
+)
+
+
+class Meetings(Strict):
+    mode: HoldMode = HoldMode.SUGGEST
+    duration: Duration = dt.timedelta(minutes=30)
+    title: str = "Get to know you: {a_first} ({a_department}) and {b_first} ({b_department})"
+    agenda: str = (
+        "A short conversation between {a_department} and {b_department}, "
+        "suggested by Bridgework.\n\n{prompts}"
+    )
+    prompts: list[str] = Field(default_factory=lambda: list(DEFAULT_PROMPTS))
+    days: list[Weekday] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    hours: Hours = Field(default_factory=lambda: TimeRange(start=dt.time(10), end=dt.time(16)))
+    no_meeting_days: list[Weekday] = Field(default_factory=list)
+    buffer: Duration = dt.timedelta(minutes=10)
+    horizon_days: int = Field(10, ge=1, le=30, description="working days ahead to look for a slot")
+    video: bool = False
+
+    @field_validator("title", "agenda")
+    @classmethod
+    def _known_placeholders(cls, text: str) -> str:
+        known = {"a_first", "b_first", "a_department", "b_department", "prompts", "a_name", "b_name"}
+        for name in re.findall(r"{(\w*)}", text):
+            if name not in known:
+                raise ValueError(
+                    f"unknown placeholder {{{name}}}; known: {', '.join(sorted(known))}"
+                )
+        return text
+
+    @model_validator(mode="after")
+    def _some_day_left(self) -> Meetings:
+        if not set(self.days) - set(self.no_meeting_days):
+            raise ValueError("no day is left for meetings once no_meeting_days are removed")
+        slot = dt.datetime.combine(dt.date.min, self.hours.end) - dt.datetime.combine(
+            dt.date.min, self.hours.start
+        )
+        if slot < self.duration:
+            raise ValueError(f"meetings of {_format_duration(self.duration)} do not fit in {self.hours}")
+        return self
+
+
+Audience = Literal["person", "manager", "admin"]
+
+
+class Digests(Strict):
+    audiences: list[Audience] = Field(default_factory=lambda: ["person", "manager", "admin"])
+    day: Weekday = 0
+    time: str = "08:00"
+    timezone: str = "UTC"
+    admins: list[str] = Field(default_factory=list, description="who gets the admin digest")
+
+    @field_validator("time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        _parse_clock(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Privacy(Strict):
+    min_group_size: int = Field(5, ge=2, description="least people behind any figure shown to others")
+    retention_weeks: int = Field(60, ge=8, description="weeks of ledger kept")
+
+
+class Rules(Strict):
+    """The whole rules file."""
+
+    extends: str | None = Field(None, description="a shipped preset to build on")
+    seams: Seams = Field(default_factory=Seams)
+    signals: Signals = Field(default_factory=Signals)
+    participants: Participants = Field(default_factory=Participants)
+    pairing: Pairing = Field(default_factory=Pairing)
+    meetings: Meetings = Field(default_factory=Meetings)
+    digests: Digests = Field(default_factory=Digests)
+    privacy: Privacy = Field(default_factory=Privacy)
+
+    @model_validator(mode="after")
+    def _retention_covers_windows(self) -> Rules:
+        longest = self.seams.recent_weeks + self.seams.baseline_weeks
+        for rule in self.seams.pairs:
+            longest = max(longest, (rule.recent_weeks or 0) + (rule.baseline_weeks or 0))
+        if self.privacy.retention_weeks < longest:
+            raise ValueError(
+                f"privacy.retention_weeks ({self.privacy.retention_weeks}) is shorter than the "
+                f"analysed windows ({longest} weeks)"
+            )
+        return self
