@@ -230,6 +230,39 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def dotted_path(loc: Sequence[str | int]) -> str:
+    """A key path as people write it: ``seams.pairs[2].departments``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _refine(loc: list[str | int], message: str, located: Located) -> list[str | int]:
+    """A model-level error often names the key at fault first; point at that key."""
+    first = message.split(" ", 1)[0].strip("'\",:;()")
+    if not first or not all(part.isidentifier() for part in first.split(".")):
+        return loc
+    candidate = [*loc, *first.split(".")]
+    return candidate if tuple(candidate) in located.positions else loc
+
+
+def _readable(error: Any) -> str:
+    """Pydantic's message, reworded a little and with the value that was given."""
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        return message[len("Value error, "):]
+    if message.startswith("Input should be"):
+        message = "should be" + message[len("Input should be"):]
+    given = error.get("input")
+    if isinstance(given, str | int | float | bool) and not isinstance(given, dict):
+        shown = repr(given) if len(repr(given)) <= 60 else repr(given)[:57] + "..."
+        message += f", got {shown}"
+    elif isinstance(given, list | dict):
+        message += f", got a {'list' if isinstance(given, list) else 'mapping'}"
+    return message
+
+
 def validation_problems(
     exc: ValidationError, located: Located, model: type[BaseModel]
 ) -> list[Problem]:
@@ -239,18 +272,21 @@ def validation_problems(
         loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         # pydantic puts union/tagged tags in loc; keep only path parts that exist in the data
         loc = [p for p in loc if not (isinstance(p, str) and "[" in p)]
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        dotted = dotted_path(loc)
         kind = error["type"]
         if kind == "extra_forbidden":
             key = str(loc[-1])
             hint = _suggest(key, _allowed_keys(model, loc[:-1]))
             problems.append(located.problem(loc, f"unknown key '{dotted}'{hint}", key=True))
             continue
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
         if kind == "missing":
             problems.append(located.problem(loc[:-1], f"'{dotted}' is required"))
             continue
-        problems.append(located.problem(loc, f"{dotted}: {message}"))
+        message = _readable(error)
+        if kind.startswith("value_error") or kind == "assertion_error":
+            where = _refine(loc, message, located)
+            prefix = f"{dotted}: " if dotted else ""
+            problems.append(located.problem(where, f"{prefix}{message}"))
+            continue
+        problems.append(located.problem(loc, f"{dotted or '(top level)'}: {message}"))
     return sorted(set(problems))

@@ -54,7 +54,9 @@ def _format_duration(value: dt.timedelta) -> str:
 
 
 Duration = Annotated[
-    dt.timedelta, BeforeValidator(_parse_duration), PlainSerializer(_format_duration, return_type=str)
+    dt.timedelta,
+    BeforeValidator(_parse_duration),
+    PlainSerializer(_format_duration, return_type=str),
 ]
 
 
@@ -113,7 +115,33 @@ def _parse_range(value: Any) -> Any:
 
 Hours = Annotated[TimeRange, BeforeValidator(_parse_range), PlainSerializer(str, return_type=str)]
 
-DepartmentPair = Annotated[tuple[str, str], Field(description="two department names")]
+def _parse_pair(value: Any) -> Any:
+    if isinstance(value, str) and "/" in value:
+        value = [part.strip() for part in value.split("/")]
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"expected two department names like [Legal, Trading], got {value!r}")
+    if all(isinstance(v, str) for v in value) and value[0].strip() == value[1].strip():
+        raise ValueError(f"a department cannot pair with itself ({value[0]!r})")
+    return value
+
+
+DepartmentPair = Annotated[
+    tuple[str, str],
+    BeforeValidator(_parse_pair),
+    Field(description="two department names, as [A, B] or 'A / B'"),
+]
+
+
+def _parse_email(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip().lower()
+        if "@" not in value or value.startswith("@") or value.endswith("@"):
+            raise ValueError(f"expected an e-mail address, got {value!r}")
+    return value
+
+
+#: An e-mail address, compared without regard to case (directories lower-case them).
+Email = Annotated[str, BeforeValidator(_parse_email)]
 
 
 class SeamRule(Strict):
@@ -139,8 +167,12 @@ class Seams(Strict):
         0.05, gt=0, lt=1, description="share of flagged pairs allowed to be false alarms"
     )
     pairs: list[SeamRule] = Field(default_factory=list, description="named pairs with own limits")
-    ignore_pairs: list[DepartmentPair] = Field(default_factory=list)
-    ignore_departments: list[str] = Field(default_factory=list)
+    ignore_pairs: list[DepartmentPair] = Field(
+        default_factory=list, description="department pairs never flagged"
+    )
+    ignore_departments: list[str] = Field(
+        default_factory=list, description="departments whose seams are never flagged"
+    )
 
     @field_validator("pairs")
     @classmethod
@@ -152,6 +184,26 @@ class Seams(Strict):
                 raise ValueError(f"the pair {' / '.join(rule.departments)} is listed twice")
             seen.add(key)
         return pairs
+
+    @model_validator(mode="after")
+    def _named_not_ignored(self) -> Seams:
+        ignored = {frozenset(pair) for pair in self.ignore_pairs}
+        for rule in self.pairs:
+            a, b = rule.departments
+            if frozenset(rule.departments) in ignored:
+                raise ValueError(f"the pair {a} / {b} is both named in pairs and in ignore_pairs")
+            for name in (a, b):
+                if name in self.ignore_departments:
+                    raise ValueError(
+                        f"the pair {a} / {b} is named in pairs but {name} is in ignore_departments"
+                    )
+        return self
+
+    def ignores(self, a: str, b: str) -> bool:
+        """Whether the seam between two departments is never flagged."""
+        if a in self.ignore_departments or b in self.ignore_departments:
+            return True
+        return any(set(pair) == {a, b} for pair in self.ignore_pairs)
 
     def rule_for(self, a: str, b: str) -> SeamRule | None:
         for rule in self.pairs:
@@ -176,15 +228,33 @@ class Signals(Strict):
 class Participants(Strict):
     """Who takes part in suggestions."""
 
-    include_departments: list[str] = Field(default_factory=list, description="empty means all")
-    exclude_departments: list[str] = Field(default_factory=list)
-    include_levels: list[int] = Field(default_factory=list, description="empty means all")
-    exclude_levels: list[int] = Field(default_factory=list)
-    exclude_titles: list[str] = Field(default_factory=list, description="regular expressions")
-    include_people: list[str] = Field(default_factory=list, description="always eligible")
-    exclude_people: list[str] = Field(default_factory=list)
-    managers_only: bool = False
-    opt_out: list[str] = Field(default_factory=list, description="e-mails who never take part")
+    include_departments: list[str] = Field(
+        default_factory=list, description="only these departments take part; empty means all"
+    )
+    exclude_departments: list[str] = Field(
+        default_factory=list, description="departments that never take part"
+    )
+    include_levels: list[int] = Field(
+        default_factory=list, description="only these levels take part; empty means all"
+    )
+    exclude_levels: list[int] = Field(
+        default_factory=list, description="levels that never take part"
+    )
+    exclude_titles: list[str] = Field(
+        default_factory=list,
+        description="regular expressions; a title matching one (anywhere, any case) is left out",
+    )
+    include_people: list[Email] = Field(
+        default_factory=list, description="e-mails always eligible, whatever the other filters say"
+    )
+    exclude_people: list[Email] = Field(default_factory=list, description="e-mails never suggested")
+    managers_only: bool = Field(
+        False, description="only people who manage someone in the directory take part"
+    )
+    opt_out: list[Email] = Field(
+        default_factory=list,
+        description="e-mails who never take part (added to the opt-outs kept in the store)",
+    )
 
     @field_validator("exclude_titles")
     @classmethod
@@ -196,32 +266,63 @@ class Participants(Strict):
                 raise ValueError(f"bad title pattern {pattern!r}: {exc}") from None
         return patterns
 
+    @model_validator(mode="after")
+    def _no_contradictions(self) -> Participants:
+        checks: tuple[tuple[str, list[Any], str, list[Any]], ...] = (
+            ("include_departments", self.include_departments,
+             "exclude_departments", self.exclude_departments),
+            ("include_levels", self.include_levels, "exclude_levels", self.exclude_levels),
+            ("include_people", self.include_people, "exclude_people", self.exclude_people),
+        )
+        for in_name, included, out_name, excluded in checks:
+            both = sorted(set(included) & set(excluded), key=str)
+            if both:
+                listed = ", ".join(map(str, both))
+                raise ValueError(f"{listed} is in both {in_name} and {out_name}")
+        return self
+
 
 class Circles(Strict):
     """Peer circles: a few same-level people, each from a different department."""
 
-    enabled: bool = False
-    size: int = Field(5, ge=4, le=6)
-    cadence_weeks: int = Field(4, ge=1, le=26)
-    same_level: bool = True
+    enabled: bool = Field(False, description="form peer circles as well as pairs")
+    size: int = Field(5, ge=4, le=6, description="people in one circle")
+    cadence_weeks: int = Field(4, ge=1, le=26, description="weeks between new circles")
+    same_level: bool = Field(True, description="everyone in a circle has the same level")
 
 
 class Pairing(Strict):
-    reconnect_first: bool = True
-    same_level_first: bool = True
-    max_level_distance: int = Field(2, ge=0)
-    cooldown_weeks: int = Field(12, ge=0, description="weeks before the same pair is suggested again")
-    per_person_per_week: int = Field(1, ge=0)
-    per_person_per_month: int = Field(2, ge=0)
+    """Who is paired with whom, and how often."""
+
+    reconnect_first: bool = Field(
+        True, description="prefer lapsed ties (people who used to talk) over strangers"
+    )
+    same_level_first: bool = Field(True, description="prefer people of the same level")
+    max_level_distance: int = Field(
+        2, ge=0, description="largest level difference within a pair (unknown levels always fit)"
+    )
+    cooldown_weeks: int = Field(
+        12, ge=0, description="weeks before the same pair is suggested again"
+    )
+    per_person_per_week: int = Field(1, ge=0, description="most suggestions one person gets a week")
+    per_person_per_month: int = Field(
+        2, ge=0, description="most suggestions one person gets in four weeks"
+    )
     per_seam_per_week: int = Field(5, ge=0, description="suggestions per drifting seam per week")
     circles: Circles = Field(default_factory=Circles)
 
     @model_validator(mode="after")
     def _caps_agree(self) -> Pairing:
         if self.per_person_per_month < self.per_person_per_week:
-            raise ValueError("per_person_per_month is smaller than per_person_per_week")
+            raise ValueError(
+                f"per_person_per_month ({self.per_person_per_month}) is smaller than "
+                f"per_person_per_week ({self.per_person_per_week})"
+            )
         return self
 
+
+#: Names that may appear in braces in meetings.title and meetings.agenda.
+PLACEHOLDERS = ("a_first", "b_first", "a_name", "b_name", "a_department", "b_department", "prompts")
 
 DEFAULT_PROMPTS = (
     "What is your team working on that mine should know about?",
@@ -231,25 +332,73 @@ DEFAULT_PROMPTS = (
 
 
 class Meetings(Strict):
-    mode: HoldMode = HoldMode.SUGGEST
-    duration: Duration = dt.timedelta(minutes=30)
-    title: str = "Get to know you: {a_first} ({a_department}) and {b_first} ({b_department})"
-    agenda: str = (
-        "A short conversation between {a_department} and {b_department}, "
-        "suggested by Bridgework.\n\n{prompts}"
+    """What a suggested meeting looks like and when it may happen."""
+
+    mode: HoldMode = Field(
+        HoldMode.SUGGEST,
+        description="suggest: digest only; hold: tentative hold for the organiser; "
+        "invite: the hold invites both people",
     )
-    prompts: list[str] = Field(default_factory=lambda: list(DEFAULT_PROMPTS))
-    days: list[Weekday] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
-    hours: Hours = Field(default_factory=lambda: TimeRange(start=dt.time(10), end=dt.time(16)))
-    no_meeting_days: list[Weekday] = Field(default_factory=list)
-    buffer: Duration = dt.timedelta(minutes=10)
+    duration: Duration = Field(
+        dt.timedelta(minutes=30), description="length of a meeting, like 30m or 1h"
+    )
+    title: str = Field(
+        "Get to know you: {a_first} ({a_department}) and {b_first} ({b_department})",
+        description="event title; placeholders {a_first} {b_first} {a_name} {b_name} "
+        "{a_department} {b_department}",
+    )
+    agenda: str = Field(
+        "A short conversation between {a_department} and {b_department}, "
+        "suggested by Bridgework.\n\n{prompts}",
+        description="event description; the same placeholders plus {prompts}",
+    )
+    prompts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PROMPTS),
+        description="open conversation prompts listed where {prompts} appears",
+    )
+    days: list[Weekday] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4], description="weekdays meetings may fall on"
+    )
+    hours: Hours = Field(
+        default_factory=lambda: TimeRange(start=dt.time(10), end=dt.time(16)),
+        description="local hours meetings must fit in, for both people, like 10:00-16:00",
+    )
+    no_meeting_days: list[Weekday] = Field(
+        default_factory=list, description="weekdays never used, even if listed in days"
+    )
+    buffer: Duration = Field(
+        dt.timedelta(minutes=10), description="free time kept before and after other meetings"
+    )
     horizon_days: int = Field(10, ge=1, le=30, description="working days ahead to look for a slot")
-    video: bool = False
+    video: bool = Field(False, description="ask the calendar to add a video link")
+
+    @field_validator("duration")
+    @classmethod
+    def _sensible_length(cls, value: dt.timedelta) -> dt.timedelta:
+        if not dt.timedelta(minutes=5) <= value <= dt.timedelta(hours=4):
+            raise ValueError(
+                f"a meeting of {_format_duration(value)} is not between 5m and 4h"
+            )
+        return value
+
+    @field_validator("buffer")
+    @classmethod
+    def _sensible_buffer(cls, value: dt.timedelta) -> dt.timedelta:
+        if value > dt.timedelta(hours=2):
+            raise ValueError(f"a buffer of {_format_duration(value)} is more than 2h")
+        return value
+
+    @field_validator("prompts")
+    @classmethod
+    def _prompts_have_text(cls, prompts: list[str]) -> list[str]:
+        if any(not p.strip() for p in prompts):
+            raise ValueError("a prompt is empty")
+        return prompts
 
     @field_validator("title", "agenda")
     @classmethod
     def _known_placeholders(cls, text: str) -> str:
-        known = {"a_first", "b_first", "a_department", "b_department", "prompts", "a_name", "b_name"}
+        known = set(PLACEHOLDERS)
         for name in re.findall(r"{(\w*)}", text):
             if name not in known:
                 raise ValueError(
@@ -265,19 +414,27 @@ class Meetings(Strict):
             dt.date.min, self.hours.start
         )
         if slot < self.duration:
-            raise ValueError(f"meetings of {_format_duration(self.duration)} do not fit in {self.hours}")
+            raise ValueError(
+                f"meetings of {_format_duration(self.duration)} do not fit in {self.hours}"
+            )
         return self
 
 
 Audience = Literal["person", "manager", "admin"]
+AUDIENCES: tuple[Audience, ...] = ("person", "manager", "admin")
 
 
 class Digests(Strict):
-    audiences: list[Audience] = Field(default_factory=lambda: ["person", "manager", "admin"])
-    day: Weekday = 0
-    time: str = "08:00"
-    timezone: str = "UTC"
-    admins: list[str] = Field(default_factory=list, description="who gets the admin digest")
+    """The weekly digest e-mails."""
+
+    audiences: list[Audience] = Field(
+        default_factory=lambda: list(AUDIENCES),
+        description="who gets a digest: person, manager, admin",
+    )
+    day: Weekday = Field(0, description="weekday digests go out")
+    time: str = Field("08:00", description="local time digests go out, like 08:00")
+    timezone: str = Field("UTC", description="time zone of day and time, like Europe/London")
+    admins: list[Email] = Field(default_factory=list, description="who gets the admin digest")
 
     @field_validator("time")
     @classmethod
@@ -298,7 +455,11 @@ class Digests(Strict):
 
 
 class Privacy(Strict):
-    min_group_size: int = Field(5, ge=2, description="least people behind any figure shown to others")
+    """What is kept, and how small a group may be shown to others."""
+
+    min_group_size: int = Field(
+        5, ge=2, description="least people behind any figure shown to others"
+    )
     retention_weeks: int = Field(60, ge=8, description="weeks of ledger kept")
 
 

@@ -1,0 +1,1 @@
+"""Shipped rules presets, loaded by name with ``extends: <name>``."""
