@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -57,6 +58,13 @@ Duration = Annotated[
     dt.timedelta,
     BeforeValidator(_parse_duration),
     PlainSerializer(_format_duration, return_type=str),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "string", "pattern": r"^\s*(\d+\s*d)?\s*(\d+\s*h)?\s*(\d+\s*m)?\s*$"},
+            {"type": "integer", "minimum": 0, "description": "minutes"},
+        ],
+        "examples": ["30m", "1h", "1h30m"],
+    }),
 ]
 
 
@@ -72,7 +80,10 @@ def _parse_weekday(value: Any) -> int:
 
 
 Weekday = Annotated[
-    int, BeforeValidator(_parse_weekday), PlainSerializer(lambda d: WEEKDAYS[d], return_type=str)
+    int,
+    BeforeValidator(_parse_weekday),
+    PlainSerializer(lambda d: WEEKDAYS[d], return_type=str),
+    WithJsonSchema({"type": "string", "enum": list(WEEKDAYS)}),
 ]
 
 
@@ -113,7 +124,16 @@ def _parse_range(value: Any) -> Any:
     return value
 
 
-Hours = Annotated[TimeRange, BeforeValidator(_parse_range), PlainSerializer(str, return_type=str)]
+Hours = Annotated[
+    TimeRange,
+    BeforeValidator(_parse_range),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({
+        "type": "string",
+        "pattern": r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$",
+        "examples": ["10:00-16:00"],
+    }),
+]
 
 def _parse_pair(value: Any) -> Any:
     if isinstance(value, str) and "/" in value:
@@ -128,6 +148,13 @@ def _parse_pair(value: Any) -> Any:
 DepartmentPair = Annotated[
     tuple[str, str],
     BeforeValidator(_parse_pair),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+            {"type": "string", "pattern": "^[^/]+/[^/]+$"},
+        ],
+        "examples": [["Legal", "Trading"], "Legal / Trading"],
+    }),
     Field(description="two department names, as [A, B] or 'A / B'"),
 ]
 
@@ -141,7 +168,9 @@ def _parse_email(value: Any) -> Any:
 
 
 #: An e-mail address, compared without regard to case (directories lower-case them).
-Email = Annotated[str, BeforeValidator(_parse_email)]
+Email = Annotated[
+    str, BeforeValidator(_parse_email), WithJsonSchema({"type": "string", "format": "email"})
+]
 
 
 class SeamRule(Strict):
@@ -149,9 +178,13 @@ class SeamRule(Strict):
 
     departments: DepartmentPair
     drop: float | None = Field(None, gt=0, lt=1, description="relative drop that counts as drift")
-    recent_weeks: int | None = Field(None, ge=1, le=26)
-    baseline_weeks: int | None = Field(None, ge=2, le=104)
-    min_volume: float | None = Field(None, ge=0)
+    recent_weeks: int | None = Field(None, ge=1, le=26, description="weeks in the recent window")
+    baseline_weeks: int | None = Field(
+        None, ge=2, le=104, description="weeks in the baseline window"
+    )
+    min_volume: float | None = Field(
+        None, ge=0, description="least baseline contact to judge this pair"
+    )
 
 
 class Seams(Strict):

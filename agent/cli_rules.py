@@ -1,0 +1,88 @@
+"""``bridgework rules ...``: check, explain and compare an admin's rules file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from agent.errors import BridgeworkError, RulesError
+from rules.loader import load_rules
+from rules.model import Rules
+
+_FILE = click.Path(path_type=Path, dir_okay=False)
+_DIR = click.Path(path_type=Path, file_okay=False, exists=True)
+
+
+def data_departments(data_dir: Path) -> set[str]:
+    """Department names in a data directory's people.csv (the ``department`` column)."""
+    people = data_dir / "people.csv"
+    try:
+        with people.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if "department" not in (reader.fieldnames or []):
+                raise BridgeworkError(f"{people}:1: no 'department' column in the header")
+            names = ((row["department"] or "").strip() for row in reader)
+            return {name for name in names if name}
+    except OSError as exc:
+        raise BridgeworkError(f"cannot read {people}: {exc.strerror}") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise BridgeworkError(f"{people}: not a readable CSV file ({exc})") from None
+
+
+def _summary(path: Path, rules: Rules, departments: set[str] | None) -> str:
+    base = f"extends {rules.extends}" if rules.extends else "built-in defaults"
+    parts = [
+        f"OK: {path}",
+        base,
+        f"mode {rules.meetings.mode.value}",
+        f"{len(rules.seams.pairs)} named seam(s)",
+        f"{len(rules.seams.ignore_pairs) + len(rules.seams.ignore_departments)} ignore(s)",
+    ]
+    if departments is not None:
+        parts.append(f"department names checked against {len(departments)} in the data")
+    return "; ".join(parts)
+
+
+def _fail(exc: RulesError) -> None:
+    for line in exc.problems or [exc.message]:
+        click.echo(line, err=True)
+    count = len(exc.problems) or 1
+    click.echo(f"{count} problem{'s' if count != 1 else ''}; the rules were not loaded", err=True)
+    sys.exit(exc.exit_code)
+
+
+def load_checked(path: Path, data_dir: Path | None) -> Rules:
+    """Rules from ``path``; department names checked when a data directory is given."""
+    departments = data_departments(data_dir) if data_dir is not None else None
+    return load_rules(path, departments=departments)
+
+
+@click.group()
+def rules() -> None:
+    """Check, explain and compare a rules file."""
+
+
+@rules.command()
+@click.argument("file", type=_FILE)
+@click.option("--data", "data_dir", type=_DIR, help="Data directory whose departments to check.")
+def check(file: Path, data_dir: Path | None) -> None:
+    """Validate FILE: exit 0 when it is good, 2 with every problem located."""
+    departments = data_departments(data_dir) if data_dir is not None else None
+    try:
+        loaded = load_rules(file, departments=departments)
+    except RulesError as exc:
+        _fail(exc)
+        return
+    click.echo(_summary(file, loaded, departments))
+
+
+@rules.command()
+def schema() -> None:
+    """Print the JSON Schema of a rules file, for editor completion."""
+    from rules.docs import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
