@@ -1,12 +1,38 @@
-"""Microsoft 365 over Microsoft Graph (issue 6)."""
+"""Microsoft 365 over Microsoft Graph (issue 6): Entra ID users, Outlook calendars and mail."""
 
 from __future__ import annotations
 
+import time
+
+import requests
+
+from agent.clock import Clock, system_clock
 from connectors.base import Connectors
+from connectors.microsoft.client import Sleep
 from connectors.microsoft.settings import MicrosoftSettings
 
 
-def build(settings: MicrosoftSettings) -> Connectors:
-    from agent.errors import ConfigError
+def build(
+    settings: MicrosoftSettings,
+    *,
+    clock: Clock = system_clock,
+    sleep: Sleep = time.sleep,
+    session: requests.Session | None = None,
+) -> Connectors:
+    """The Graph-backed connectors; ``clock``, ``sleep`` and ``session`` are for tests."""
+    from connectors.microsoft.auth import TokenProvider, make_session
+    from connectors.microsoft.calendar import MicrosoftCalendar
+    from connectors.microsoft.client import GraphClient
+    from connectors.microsoft.directory import MicrosoftDirectory
+    from connectors.microsoft.mail import MicrosoftMail
+    from connectors.microsoft.sender import MicrosoftSender
 
-    raise ConfigError("the Microsoft connector is not available in this build yet")
+    session = session or make_session(settings)
+    client = GraphClient(settings, session, TokenProvider(settings, session), sleep=sleep)
+    ids: dict[str, str] = {}  # e-mail -> Graph user id, shared by all four
+    return Connectors(
+        directory=MicrosoftDirectory(client, ids),
+        calendar=MicrosoftCalendar(client, ids, clock) if settings.read_calendar else None,
+        mail=MicrosoftMail(client, ids, clock) if settings.read_mail else None,
+        sender=MicrosoftSender(client),
+    )
