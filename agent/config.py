@@ -131,7 +131,7 @@ def secret_key(settings: SecretSettings, store_dir: Path) -> bytes:
         try:
             text = settings.key_file.read_text().strip()
         except OSError as exc:
-            raise ConfigError(f"cannot read secret.key_file {settings.key_file}: {exc.strerror}")
+            raise ConfigError(f"cannot read secret.key_file {settings.key_file}: {exc.strerror}") from None
         if len(text) < 16:
             raise ConfigError(f"secret.key_file {settings.key_file} holds fewer than 16 characters")
         return text.encode()

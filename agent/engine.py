@@ -1,0 +1,191 @@
+"""One configured Bridgework: connectors, store, ledger and rules, and its cycle.
+
+The CLI and the daemon both drive an Engine; neither knows the pipeline's
+insides. Rules are re-read when their file changes; an invalid new file
+leaves the last good rules in force and the admin digest says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent import pipeline
+from agent.clock import Clock, system_clock
+from agent.config import Config, secret_key
+from agent.digest import DigestInput, compose
+from agent.errors import RulesError
+from agent.ledger import LedgerFiles, week_of
+from agent.pseudonym import Pseudonymiser
+from agent.store import Store, TinyStore
+from connectors.base import Connectors
+from connectors.registry import build_connectors
+from rules.model import Rules
+
+log = logging.getLogger(__name__)
+
+
+def load_rules_file(path: Path, departments: list[str] | None = None) -> Rules:
+    """Rules from a file, every problem located (the loader in rules/ does the work)."""
+    from rules.loader import load_rules
+
+    return load_rules(path, departments=departments)
+
+
+class RulesSource:
+    """The rules in force: reloaded when the file changes, last good kept on error."""
+
+    def __init__(self, path: Path | None, store: Store | None = None) -> None:
+        self.path = path
+        self.store = store
+        self._rules: Rules | None = None
+        self._stamp: tuple[int, int] | None = None
+        self.errors: list[str] = []
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def current(self, departments: list[str] | None = None) -> Rules:
+        if self.path is None:
+            self._rules = self._rules or Rules()
+            return self._rules
+        stamp = self._file_stamp()
+        if self._rules is not None and stamp == self._stamp:
+            return self._rules
+        try:
+            rules = load_rules_file(self.path, departments)
+        except RulesError as exc:
+            self.errors = exc.problems or [exc.message]
+            for line in self.errors:
+                log.error("rules: %s", line)
+            if self._rules is None:
+                self._rules = self._last_good_from_store()
+                if self._rules is None:
+                    raise
+            log.error("keeping the last good rules in force")
+            self._stamp = stamp
+            self._remember_error()
+            return self._rules
+        self._rules, self._stamp, self.errors = rules, stamp, []
+        self._remember_good(rules)
+        return rules
+
+    def _remember_good(self, rules: Rules) -> None:
+        if self.store is not None:
+            self.store.set_meta("rules_last_good", rules.model_dump_json())
+            self.store.set_meta("rules_errors", "[]")
+
+    def _remember_error(self) -> None:
+        if self.store is not None:
+            self.store.set_meta("rules_errors", json.dumps(self.errors))
+
+    def _last_good_from_store(self) -> Rules | None:
+        if self.store is None:
+            return None
+        saved = self.store.meta("rules_last_good")
+        return Rules.model_validate_json(saved) if saved else None
+
+
+@dataclass
+class CycleReport:
+    sync: pipeline.SyncReport
+    analysis: pipeline.Analysis
+    place: pipeline.PlaceReport
+    upkeep: pipeline.UpkeepReport
+    excluded: dict[str, str]
+    digests_sent: int = 0
+    rules_errors: list[str] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, connectors: Connectors, store: Store, ledger: LedgerFiles,
+                 pseudonymiser: Pseudonymiser, rules: RulesSource, clock: Clock = system_clock,
+                 sender_address: str | None = None) -> None:
+        self.connectors = connectors
+        self.store = store
+        self.ledger = ledger
+        self.pseudonymiser = pseudonymiser
+        self.rules_source = rules
+        self.clock = clock
+        self.sender_address = sender_address
+
+    def org(self) -> pipeline.Org:
+        return pipeline.load_org(self.connectors.directory.people(), self.pseudonymiser)
+
+    def opted_out(self, org: pipeline.Org) -> set[str]:
+        stored = self.store.opt_outs()
+        return {e for e, p in org.pseudonym.items() if p in stored}
+
+    def run_once(self, progress: Callable[[str], None] = lambda _: None) -> CycleReport:
+        now = self.clock()
+        org = self.org()
+        progress(f"directory: {len(org.people)} people in {len(org.departments)} departments")
+        rules = self.rules_source.current(org.departments)
+        self.ledger.signals = rules.signals
+        sync_report = pipeline.sync(self.connectors, self.ledger, self.store, org, now,
+                                    progress=progress)
+        self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
+        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
+        upkeep_report = pipeline.upkeep(self.connectors.calendar, self.store, org, rules,
+                                        excluded, now)
+        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
+        progress(f"analysis: {len(analysis.drifting)} drifting of {len(analysis.seams)} seams")
+        history = pipeline.history_from(self.store.suggestions(), org, now.date())
+        calendar = self.connectors.calendar
+        busy = calendar.busy if calendar is not None else None
+        plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
+        place_report = pipeline.place(plans, calendar, self.store, org, rules, now)
+        progress(f"holds: {len(place_report.placed)} placed, "
+                 f"{len(place_report.suggested)} suggested, {place_report.resumed} resumed")
+        report = CycleReport(sync_report, analysis, place_report, upkeep_report, excluded,
+                             rules_errors=list(self.rules_source.errors))
+        report.digests_sent = self.send_digests(org, rules, analysis, excluded, now)
+        return report
+
+    def send_digests(self, org: pipeline.Org, rules: Rules, analysis: pipeline.Analysis,
+                     excluded: dict[str, str], now: dt.datetime) -> int:
+        sender = self.connectors.sender
+        if sender is None:
+            return 0
+        records = []
+        for record in self.store.suggestions():
+            emails = tuple(org.by_pseudonym.get(p, "") for p in record.people)
+            if all(emails):
+                records.append((record, emails))
+        data = DigestInput(now.date(), org.people, analysis.seams, analysis.trends, analysis.lapsed,
+                           records, excluded, rules, tuple(self.rules_source.errors),
+                           self.sender_address)
+        sent = 0
+        for message in compose(data):
+            key = self.pseudonymiser.person(message.key)  # the key names a person: keep it keyed
+            if self.store.digest_sent(key):
+                continue
+            sender.send(message)
+            self.store.mark_digest_sent(key, now)
+            sent += 1
+        return sent
+
+
+def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
+    """Everything a configuration names, ready to run. Call inside ``lock_store``."""
+    os.umask(0o077)
+    store_dir = config.store.path
+    key = secret_key(config.secret, store_dir)
+    pseudonymiser = Pseudonymiser(key)
+    store = TinyStore(store_dir)
+    rules = RulesSource(config.rules, store)
+    ledger = LedgerFiles(store_dir / "ledger", pseudonymiser, Rules().signals)
+    connectors = build_connectors(config.source)
+    return Engine(connectors, store, ledger, pseudonymiser, rules, clock,
+                  sender_address=config.digest.sender if config.digest.enabled else None)

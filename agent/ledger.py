@@ -1,0 +1,382 @@
+"""The contact ledger: weekly contact weight per pair of people, pseudonymised.
+
+No raw event or message is kept. Each interaction becomes a few
+(week, person, person, weight) contributions and is then forgotten, except
+for a keyed digest of its id that stops it being counted twice when a source
+delivers it again (resync, the same meeting seen in several calendars).
+
+Counting rules (``weigh``): a meeting gives every pair of attendees its
+duration in hours shared among the other attendees, so each person's total
+is the meeting's length; a message gives sender and each recipient
+``mail_weight`` shared among the recipients; broadcasts, cancelled events
+and declined invitations give nothing. Meetings count once they have
+happened: future ones wait in ``pending`` and a cancellation removes them.
+
+On disk (``LedgerFiles``) each week is one ``.npz`` file of integer arrays —
+compact, fast to load for analysis, and written atomically — beside a list
+of pseudonyms that the integer ids refer to. TinyDB holds everything else,
+but could not hold millions of pair-weeks within the time budget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import os
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.pseudonym import Pseudonymiser
+from connectors.base import Interaction, InteractionKind
+from rules.model import Signals
+
+log = logging.getLogger(__name__)
+
+WEEK_EPOCH = dt.date(1970, 1, 5)  # a Monday
+SCHEMA = 1
+
+
+def week_of(moment: dt.datetime) -> int:
+    """Weeks run Monday to Sunday in UTC; the index counts from WEEK_EPOCH."""
+    return (moment.astimezone(dt.UTC).date() - WEEK_EPOCH).days // 7
+
+
+def week_start(week: int) -> dt.date:
+    return WEEK_EPOCH + dt.timedelta(weeks=week)
+
+
+def weigh(
+    interaction: Interaction, members: Iterable[int], signals: Signals
+) -> list[tuple[int, int, float]]:
+    """Contact weights (a < b) an interaction gives, given its participants' ids.
+
+    ``members`` are the ids of participants who are people of the
+    organisation, in participant order (organiser or sender first).
+    """
+    if interaction.cancelled or interaction.size > signals.broadcast_size:
+        return []
+    ids = list(dict.fromkeys(members))
+    if len(ids) < 2:
+        return []
+    out: list[tuple[int, int, float]] = []
+    if interaction.kind is InteractionKind.MEETING:
+        hours = interaction.duration.total_seconds() / 3600
+        if hours <= 0:
+            return []
+        share = hours / (len(ids) - 1)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                out.append((min(a, b), max(a, b), share))
+        return out
+    sender, recipients = ids[0], ids[1:]
+    share = signals.mail_weight / max(1, interaction.size)
+    for r in recipients:
+        out.append((min(sender, r), max(sender, r), share))
+    return out
+
+
+@dataclass
+class WeekContacts:
+    """One week of pair weights; ``a < b`` index the ledger's people list."""
+
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+    seen: np.ndarray  # sorted digests of the interactions counted in this week
+
+    @staticmethod
+    def empty() -> WeekContacts:
+        return WeekContacts(
+            np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32),
+            np.empty(0, np.int64),
+        )
+
+
+@dataclass
+class AddStats:
+    read: int = 0
+    counted: int = 0
+    duplicates: int = 0
+    ignored: int = 0  # broadcasts, cancelled, external-only, single person
+    pending: int = 0  # future meetings waiting to happen
+
+    def merge(self, other: AddStats) -> None:
+        for name in ("read", "counted", "duplicates", "ignored", "pending"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Batch:
+    """Contributions gathered since the last commit, as flat typed arrays."""
+
+    digest: array = field(default_factory=lambda: array("q"))
+    week: array = field(default_factory=lambda: array("i"))
+    row: array = field(default_factory=lambda: array("i"))  # which digest a pair belongs to
+    a: array = field(default_factory=lambda: array("i"))
+    b: array = field(default_factory=lambda: array("i"))
+    weight: array = field(default_factory=lambda: array("f"))
+
+    def __len__(self) -> int:
+        return len(self.digest)
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, payload)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+class LedgerFiles:
+    """The ledger on disk: ``people.json``, ``pending.json`` and ``week-NNNN.npz`` files."""
+
+    def __init__(self, directory: Path, pseudonymiser: Pseudonymiser, signals: Signals) -> None:
+        self.directory = directory
+        self.signals = signals
+        self._pseudo = pseudonymiser
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._check_meta()
+        self.people: list[str] = self._load_json("people.json", [])
+        self._index = {p: i for i, p in enumerate(self.people)}
+        self._pending: dict[str, dict[str, object]] = self._load_json("pending.json", {})
+        self._batch = _Batch()
+        self._email_ids: dict[str, int] = {}
+
+    # --- files -------------------------------------------------------------------
+    def _load_json(self, name: str, default: Any) -> Any:
+        path = self.directory / name
+        if not path.exists():
+            return default
+        return json.loads(path.read_text())
+
+    def _check_meta(self) -> None:
+        path = self.directory / "meta.json"
+        meta = {"schema": SCHEMA, "key": self._pseudo.fingerprint()}
+        if path.exists():
+            stored = json.loads(path.read_text())
+            if stored.get("key") != meta["key"]:
+                from agent.errors import ConfigError
+
+                raise ConfigError(
+                    f"the ledger in {self.directory} was written with a different secret key; "
+                    "restore the old key or move the ledger away to start afresh"
+                )
+            if stored.get("schema") != SCHEMA:
+                from agent.errors import ConfigError
+
+                raise ConfigError(f"the ledger in {self.directory} has schema "
+                                  f"{stored.get('schema')}, this version reads {SCHEMA}")
+        else:
+            _atomic_write(path, json.dumps(meta).encode())
+
+    def _week_path(self, week: int) -> Path:
+        return self.directory / f"week-{week:05d}.npz"
+
+    def weeks(self) -> list[int]:
+        return sorted(int(p.stem[5:]) for p in self.directory.glob("week-*.npz"))
+
+    def load_week(self, week: int) -> WeekContacts:
+        path = self._week_path(week)
+        if not path.exists():
+            return WeekContacts.empty()
+        with np.load(path) as data:
+            return WeekContacts(data["a"], data["b"], data["weight"], data["seen"])
+
+    def _save_week(self, week: int, contacts: WeekContacts) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, a=contacts.a, b=contacts.b, weight=contacts.weight, seen=contacts.seen)
+        _atomic_write(self._week_path(week), buffer.getvalue())
+
+    # --- adding ------------------------------------------------------------------
+    def person_id(self, email: str) -> int:
+        found = self._email_ids.get(email)
+        if found is not None:
+            return found
+        pseudonym = self._pseudo.person(email)
+        index = self._index.get(pseudonym)
+        if index is None:
+            index = len(self.people)
+            self.people.append(pseudonym)
+            self._index[pseudonym] = index
+        self._email_ids[email] = index
+        return index
+
+    def id_of(self, email: str) -> int | None:
+        """The ledger id of a person, if they have any contact recorded."""
+        return self._index.get(self._pseudo.person(email))
+
+    def add(
+        self, interactions: Iterable[Interaction], members: Mapping[str, object], now: dt.datetime
+    ) -> AddStats:
+        """Buffer interactions between ``members`` (e-mail keyed); ``commit`` makes them durable."""
+        stats = AddStats()
+        batch, signals = self._batch, self.signals
+        person_id, digest_of = self.person_id, self._pseudo.interaction
+        for item in interactions:
+            stats.read += 1
+            ids = [person_id(p) for p in item.participants if p in members]
+            digest = digest_of(f"{item.kind.value}:{item.id}")
+            if item.start > now and item.kind is InteractionKind.MEETING:
+                self._defer(str(digest), item, ids)
+                stats.pending += 1
+                continue
+            contributions = weigh(item, ids, signals)
+            if not contributions:
+                stats.ignored += 1
+                continue
+            row = len(batch.digest)
+            batch.digest.append(digest)
+            batch.week.append(week_of(item.start))
+            for a, b, w in contributions:
+                batch.row.append(row)
+                batch.a.append(a)
+                batch.b.append(b)
+                batch.weight.append(w)
+            stats.counted += 1
+        return stats
+
+    def _defer(self, key: str, item: Interaction, ids: list[int]) -> None:
+        if item.cancelled:
+            self._pending.pop(key, None)
+            return
+        pairs = weigh(item, ids, self.signals)
+        if not pairs:
+            self._pending.pop(key, None)
+            return
+        self._pending[key] = {
+            "start": item.start.astimezone(dt.UTC).isoformat(),
+            "pairs": [[a, b, round(w, 4)] for a, b, w in pairs],
+        }
+
+    def _release_due(self, now: dt.datetime) -> None:
+        """Meetings whose time has come join the batch."""
+        for key in [k for k, v in self._pending.items()
+                    if dt.datetime.fromisoformat(str(v["start"])) <= now]:
+            entry = self._pending.pop(key)
+            row = len(self._batch.digest)
+            self._batch.digest.append(int(key))
+            self._batch.week.append(week_of(dt.datetime.fromisoformat(str(entry["start"]))))
+            for a, b, w in entry["pairs"]:  # type: ignore[attr-defined]
+                self._batch.row.append(row)
+                self._batch.a.append(a)
+                self._batch.b.append(b)
+                self._batch.weight.append(w)
+
+    def buffered(self) -> int:
+        return len(self._batch)
+
+    def commit(self, now: dt.datetime) -> int:
+        """Fold the buffer into the week files; returns how many interactions were new."""
+        self._release_due(now)
+        batch, self._batch = self._batch, _Batch()
+        _atomic_write(self.directory / "people.json", json.dumps(self.people).encode())
+        new_total = 0
+        if len(batch):
+            new_total = self._fold(batch)
+        _atomic_write(self.directory / "pending.json", json.dumps(self._pending).encode())
+        return new_total
+
+    def _fold(self, batch: _Batch) -> int:
+        digests = np.frombuffer(batch.digest, np.int64)
+        weeks = np.frombuffer(batch.week, np.int32)
+        rows = np.frombuffer(batch.row, np.int32)
+        pair_a = np.frombuffer(batch.a, np.int32)
+        pair_b = np.frombuffer(batch.b, np.int32)
+        weights = np.frombuffer(batch.weight, np.float32)
+        # Sort rows and pairs by week once, then walk the weeks in slices.
+        row_order = np.argsort(weeks, kind="stable")
+        sorted_weeks = weeks[row_order]
+        pair_week = weeks[rows]
+        pair_order = np.argsort(pair_week, kind="stable")
+        sorted_pair_weeks = pair_week[pair_order]
+        keep = np.zeros(digests.size, bool)
+        new_total = 0
+        for week in np.unique(sorted_weeks):
+            lo, hi = np.searchsorted(sorted_weeks, [week, week + 1])
+            week_rows = row_order[lo:hi]
+            existing = self.load_week(int(week))
+            _, first = np.unique(digests[week_rows], return_index=True)
+            fresh = week_rows[first]
+            fresh = fresh[~np.isin(digests[fresh], existing.seen)]
+            if fresh.size == 0:
+                continue
+            keep[fresh] = True
+            plo, phi = np.searchsorted(sorted_pair_weeks, [week, week + 1])
+            pairs = pair_order[plo:phi]
+            pairs = pairs[keep[rows[pairs]]]
+            self._save_week(int(week), _merged(existing, pair_a[pairs], pair_b[pairs],
+                                                weights[pairs], digests[fresh]))
+            new_total += int(fresh.size)
+        return new_total
+
+    def prune(self, keep_from_week: int) -> int:
+        """Forget weeks older than the retention period."""
+        dropped = 0
+        for week in self.weeks():
+            if week < keep_from_week:
+                self._week_path(week).unlink()
+                dropped += 1
+        return dropped
+
+
+def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
+            digests: np.ndarray) -> WeekContacts:
+    """Existing week plus new contributions, one row per pair."""
+    a = np.concatenate([existing.a, a])
+    b = np.concatenate([existing.b, b])
+    w = np.concatenate([existing.weight, w])
+    key = a.astype(np.int64) << 32 | b.astype(np.int64)
+    unique_keys, inverse = np.unique(key, return_inverse=True)
+    return WeekContacts(
+        (unique_keys >> 32).astype(np.int32),
+        (unique_keys & 0xFFFFFFFF).astype(np.int32),
+        np.bincount(inverse, weights=w).astype(np.float32),
+        np.union1d(existing.seen, digests),
+    )
+
+
+@dataclass
+class ContactTable:
+    """Pair weights over a range of weeks, as flat arrays (the analysis input)."""
+
+    first_week: int
+    last_week: int  # inclusive
+    week: np.ndarray  # offset from first_week
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def n_weeks(self) -> int:
+        return self.last_week - self.first_week + 1
+
+
+def read_table(ledger: LedgerFiles, first_week: int, last_week: int) -> ContactTable:
+    parts: list[WeekContacts] = []
+    offsets: list[np.ndarray] = []
+    for week in range(first_week, last_week + 1):
+        contacts = ledger.load_week(week)
+        parts.append(contacts)
+        offsets.append(np.full(contacts.a.size, week - first_week, np.int32))
+    if not parts:
+        empty = np.empty(0, np.int32)
+        return ContactTable(first_week, last_week, empty, empty, empty, np.empty(0, np.float32))
+    return ContactTable(
+        first_week,
+        last_week,
+        np.concatenate(offsets),
+        np.concatenate([p.a for p in parts]),
+        np.concatenate([p.b for p in parts]),
+        np.concatenate([p.weight for p in parts]),
+    )

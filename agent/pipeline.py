@@ -1,0 +1,431 @@
+"""The pipeline: sync → ledger → drift → matcher → slots → holds → digest.
+
+The pure steps (``analyse``, ``plan``) take data and return data; the steps
+with side effects (``sync``, ``place``, ``upkeep``) talk to the connectors
+and the store, in an order that makes a crash at any point safe:
+
+* sync stores a source's cursor only after the ledger has committed what
+  was read before it (the ledger ignores what it has already counted);
+* a suggestion is written to the store as ``planned`` before its hold is
+  placed, and the hold's id is deterministic, so a rerun finishes the job
+  instead of placing a second hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from agent.drift import (
+    PersonTrend,
+    SeamResult,
+    detect_seams,
+    lapsed_ties,
+    person_trends,
+    windows_for,
+)
+from agent.eligibility import exclusion_reason, managers_of
+from agent.holds import (
+    Upkeep,
+    build_hold,
+    conflicts,
+    decide,
+    suggestion_id,
+)
+from agent.ledger import AddStats, LedgerFiles, read_table, week_of
+from agent.matcher import History, Suggestion, match_pairs, peer_circles
+from agent.pseudonym import Pseudonymiser
+from agent.slots import Slot, find_slot, horizon_end
+from agent.store import ACTIVE, Store, SuggestionRecord
+from connectors.base import Busy, Calendar, Connectors, Hold, HoldMode, Person
+from rules.model import Rules
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Org:
+    """The directory as this cycle sees it, with pseudonyms both ways."""
+
+    people: dict[str, Person]
+    pseudonym: dict[str, str]
+    by_pseudonym: dict[str, str]
+
+    @property
+    def departments(self) -> list[str]:
+        return sorted({p.department for p in self.people.values()})
+
+
+def load_org(people: Iterable[Person], pseudonymiser: Pseudonymiser) -> Org:
+    by_email = {p.email: p for p in people}
+    pseudonyms = {email: pseudonymiser.person(email) for email in by_email}
+    return Org(by_email, pseudonyms, {v: k for k, v in pseudonyms.items()})
+
+
+# --- sync ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    stats: AddStats = field(default_factory=AddStats)
+    new: int = 0
+    resyncs: list[str] = field(default_factory=list)
+
+
+def sync(
+    connectors: Connectors,
+    ledger: LedgerFiles,
+    store: Store,
+    org: Org,
+    now: dt.datetime,
+    *,
+    progress: Progress = _quiet,
+    commit_every: int = 500_000,
+) -> SyncReport:
+    """Read new metadata into the ledger; cursors are saved only after their data is."""
+    report = SyncReport()
+    cursors = store.cursors()
+    waiting: dict[str, str] = {}
+    people = list(org.people.values())
+    sources = [("calendar", connectors.calendar), ("mail", connectors.mail)]
+    for name, source in sources:
+        if source is None:
+            continue
+        for chunk in source.read(people, cursors):
+            report.stats.merge(ledger.add(chunk.interactions, org.people, now))
+            if chunk.resynced:
+                report.resyncs.append(chunk.cursor_key)
+            if chunk.cursor is not None:
+                waiting[chunk.cursor_key] = chunk.cursor
+            if ledger.buffered() >= commit_every:
+                report.new += ledger.commit(now)
+                store.save_cursors(waiting)
+                waiting = {}
+                progress(f"{name}: {report.stats.read:,} interactions read")
+    report.new += ledger.commit(now)
+    store.save_cursors(waiting)
+    progress(f"sync done: {report.stats.read:,} read, {report.new:,} new")
+    return report
+
+
+# --- analyse ------------------------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    as_of: dt.date
+    people: int
+    seams: list[SeamResult]
+    lapsed: list[tuple[str, str, float]]  # e-mails and baseline weight, cross-department only
+    trends: dict[str, PersonTrend]
+    first_week: int
+    last_week: int
+
+    @property
+    def drifting(self) -> list[tuple[str, str]]:
+        return [s.departments for s in self.seams if s.drifting]
+
+
+def last_full_week(as_of: dt.date) -> int:
+    """The analysis ends with the last complete week before ``as_of``."""
+    return week_of(dt.datetime.combine(as_of, dt.time(12), tzinfo=dt.UTC)) - 1
+
+
+def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Analysis:
+    seams_rules = rules.seams
+    span = seams_rules.recent_weeks + seams_rules.baseline_weeks
+    for rule in seams_rules.pairs:
+        span = max(span, (rule.recent_weeks or seams_rules.recent_weeks)
+                   + (rule.baseline_weeks or seams_rules.baseline_weeks))
+    last = last_full_week(as_of)
+    first = last - span + 1
+    table = read_table(ledger, first, last)
+    departments = org.departments
+    dept_index = {d: i for i, d in enumerate(departments)}
+    dept_of = np.full(max(len(ledger.people), 1), -1, np.int64)
+    email_of: dict[int, str] = {}
+    for email, person in org.people.items():
+        idx = ledger.id_of(email)
+        if idx is not None:
+            dept_of[idx] = dept_index[person.department]
+            email_of[idx] = email
+    seams = detect_seams(table, dept_of, departments, seams_rules)
+    windows = windows_for(table, seams_rules.recent_weeks, seams_rules.baseline_weeks)
+    ties = [
+        (email_of[t.a], email_of[t.b], t.baseline_weight)
+        for t in lapsed_ties(table, dept_of, windows, rules.signals)
+        if t.a in email_of and t.b in email_of
+    ]
+    trends = {
+        email_of[t.person]: t
+        for t in person_trends(table, dept_of, windows, dept_of.size)
+        if t.person in email_of
+    }
+    return Analysis(as_of, len(org.people), seams, ties, trends, first, last)
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Planned:
+    suggestion: Suggestion
+    id: str
+    slot: Slot | None
+
+
+def exclusions(org: Org, rules: Rules, opted_out: set[str]) -> dict[str, str]:
+    """Everyone left out of suggestions, with the reason."""
+    managers = managers_of(org.people.values())
+    out = {}
+    for email, person in org.people.items():
+        reason = exclusion_reason(person, rules.participants, opted_out, managers)
+        if reason:
+            out[email] = reason
+    return out
+
+
+def history_from(records: Iterable[SuggestionRecord], org: Org, today: dt.date) -> History:
+    history = History()
+    this_week = week_of(dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC))
+    for record in records:
+        emails = [org.by_pseudonym.get(p) for p in record.people]
+        if any(e is None for e in emails):
+            continue  # someone left the organisation
+        created = dt.datetime.fromisoformat(record.created).date()
+        age = (today - created).days
+        for e in emails:
+            assert e is not None
+            if record.week == this_week:
+                history.this_week[e] = history.this_week.get(e, 0) + 1
+            if age < 28:
+                history.last_28_days[e] = history.last_28_days.get(e, 0) + 1
+            if age < 84:
+                history.last_12_weeks[e] = history.last_12_weeks.get(e, 0) + 1
+        if record.reason == "peer-circle":
+            history.last_circle_week = max(history.last_circle_week or record.week, record.week)
+        else:
+            key = frozenset(e for e in emails if e)
+            history.last_paired[key] = max(history.last_paired.get(key, created), created)
+    return history
+
+
+BusyLookup = Callable[[list[str], dt.datetime, dt.datetime], Mapping[str, list[Busy]]]
+
+
+def plan(
+    analysis: Analysis,
+    org: Org,
+    rules: Rules,
+    history: History,
+    excluded: Mapping[str, str],
+    busy_lookup: BusyLookup | None,
+    now: dt.datetime,
+) -> list[Planned]:
+    """This week's suggestions, each with a slot when one exists."""
+    eligible = [p for e, p in org.people.items() if e not in excluded]
+    members: dict[str, list[Person]] = defaultdict(list)
+    for person in sorted(eligible, key=lambda p: p.email):
+        members[person.department].append(person)
+    drifting = set(map(frozenset, analysis.drifting))
+    lapsed = {
+        frozenset((a, b)) for a, b, _ in analysis.lapsed
+        if frozenset((org.people[a].department, org.people[b].department)) in drifting
+    }
+    week = week_of(now)
+    week_key = f"week-{week}"
+    suggestions = match_pairs(analysis.drifting, members, lapsed, history, rules.pairing,
+                              now.date(), week_key)
+    suggestions += peer_circles(eligible, history, rules.pairing, week, week_key)
+    emails = sorted({e for s in suggestions for e in s.emails})
+    busy: dict[str, list[Busy]] = {e: [] for e in emails}
+    if busy_lookup is not None and emails:
+        for email, spans in busy_lookup(emails, now, horizon_end(now, rules.meetings.horizon_days)).items():
+            busy.setdefault(email, []).extend(spans)
+    planned = []
+    for suggestion in suggestions:
+        slot = find_slot(suggestion.people, busy, rules.meetings, now)
+        if slot is not None:
+            for person in suggestion.people:
+                busy[person.email].append(Busy(slot.start, slot.end))
+        ids = [org.pseudonym[e] for e in suggestion.emails]
+        planned.append(Planned(suggestion, suggestion_id(ids, week), slot))
+    return planned
+
+
+# --- place and look after holds ---------------------------------------------------------
+
+
+def _record_for(item: Planned, org: Org, rules: Rules, now: dt.datetime, status: str) -> SuggestionRecord:
+    s = item.suggestion
+    return SuggestionRecord(
+        id=item.id,
+        people=tuple(org.pseudonym[e] for e in s.emails),
+        departments=s.departments,
+        reason=s.reason,
+        week=week_of(now),
+        created=now.isoformat(),
+        status=status,
+        mode=rules.meetings.mode.value,
+        start=item.slot.start.isoformat() if item.slot else None,
+        end=item.slot.end.isoformat() if item.slot else None,
+        updated=now.isoformat(),
+    )
+
+
+def hold_for_record(record: SuggestionRecord, org: Org, rules: Rules) -> Hold | None:
+    """Rebuild the Hold a record stands for (None if someone in it has left)."""
+    people = [org.people.get(org.by_pseudonym.get(p, "")) for p in record.people]
+    if any(p is None for p in people) or record.start is None or record.end is None:
+        return None
+    known = tuple(p for p in people if p is not None)
+    suggestion = Suggestion(known, record.departments, record.reason, None, 0.0, "")
+    slot = Slot(dt.datetime.fromisoformat(record.start), dt.datetime.fromisoformat(record.end))
+    hold = build_hold(suggestion, slot, rules.meetings, record.id)
+    return replace(hold, mode=HoldMode(record.mode))
+
+
+@dataclass
+class PlaceReport:
+    placed: list[SuggestionRecord] = field(default_factory=list)
+    suggested: list[SuggestionRecord] = field(default_factory=list)
+    unscheduled: list[Planned] = field(default_factory=list)
+    resumed: int = 0
+
+
+def place(
+    plans: Iterable[Planned],
+    calendar: Calendar | None,
+    store: Store,
+    org: Org,
+    rules: Rules,
+    now: dt.datetime,
+) -> PlaceReport:
+    """Record each suggestion, then put its hold on the calendar (unless mode is suggest)."""
+    report = PlaceReport()
+    known = {r.id: r for r in store.suggestions()}
+    report.resumed = _finish_planned(known.values(), calendar, store, org, rules, now)
+    writes = rules.meetings.mode is not HoldMode.SUGGEST and calendar is not None
+    for item in plans:
+        if item.id in known:
+            continue  # this exact suggestion was handled by an earlier run
+        if item.slot is None:
+            report.unscheduled.append(item)
+            continue
+        record = _record_for(item, org, rules, now, "planned" if writes else "suggested")
+        store.save_suggestion(record)
+        if not writes:
+            report.suggested.append(record)
+            continue
+        assert calendar is not None
+        hold = build_hold(item.suggestion, item.slot, rules.meetings, item.id)
+        calendar.place(hold)
+        placed = record.with_status("placed", now)
+        store.save_suggestion(placed)
+        report.placed.append(placed)
+    return report
+
+
+def _finish_planned(records: Iterable[SuggestionRecord], calendar: Calendar | None, store: Store,
+                    org: Org, rules: Rules, now: dt.datetime) -> int:
+    """Holds recorded as planned by a run that stopped before placing them."""
+    done = 0
+    for record in records:
+        if record.status != "planned" or calendar is None:
+            continue
+        hold = hold_for_record(record, org, rules)
+        if hold is None:
+            store.save_suggestion(record.with_status("removed", now, note="a person left"))
+            continue
+        calendar.place(hold)
+        store.save_suggestion(record.with_status("placed", now))
+        done += 1
+    return done
+
+
+@dataclass
+class UpkeepReport:
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str) -> None:
+        self.outcomes[what] = self.outcomes.get(what, 0) + 1
+
+
+def upkeep(
+    calendar: Calendar | None,
+    store: Store,
+    org: Org,
+    rules: Rules,
+    excluded: Mapping[str, str],
+    now: dt.datetime,
+) -> UpkeepReport:
+    """Release declined, stale and opted-out holds; move conflicted ones; record what was met."""
+    report = UpkeepReport()
+    if calendar is None:
+        return report
+    for record in store.suggestions():
+        if record.status != "placed":
+            continue
+        hold = hold_for_record(record, org, rules)
+        if hold is None:
+            report.count("left")
+            store.save_suggestion(record.with_status("removed", now, note="a person left"))
+            continue
+        if any(e in excluded for e in hold.attendees):
+            calendar.release(hold)
+            store.save_suggestion(record.with_status("released", now, note="a person is excluded"))
+            report.count("released")
+            continue
+        state = calendar.state(hold)
+        start, end = state.start or hold.start, state.end or hold.end
+        clash = False
+        if state.exists and end > now:
+            busy = calendar.busy(list(hold.attendees), start, end)
+            clash = conflicts(hold, dict(busy), start, end)
+        decision = decide(hold, state, now, clash)
+        report.count(decision.action.value)
+        _carry_out(decision.action, decision.why, hold, record, calendar, store, org, rules, now)
+    return report
+
+
+def _carry_out(action: Upkeep, why: str, hold: Hold, record: SuggestionRecord,
+               calendar: Calendar, store: Store, org: Org, rules: Rules, now: dt.datetime) -> None:
+    if action is Upkeep.KEEP:
+        return
+    if action in (Upkeep.DECLINED, Upkeep.STALE):
+        calendar.release(hold)
+        status = "declined" if action is Upkeep.DECLINED else "released"
+        store.save_suggestion(record.with_status(status, now, note=why))
+    elif action is Upkeep.GONE:
+        store.save_suggestion(record.with_status("removed", now, note=why))
+    elif action in (Upkeep.MET, Upkeep.MISSED):
+        store.save_suggestion(record.with_status(action.value, now, note=why))
+    elif action is Upkeep.MOVE:
+        people = [org.people[e] for e in hold.attendees]
+        horizon = horizon_end(now, rules.meetings.horizon_days)
+        busy = {e: [b for b in spans if not (b.start == hold.start and b.end == hold.end)]
+                for e, spans in calendar.busy(list(hold.attendees), now, horizon).items()}
+        slot = find_slot(people, busy, rules.meetings, now)
+        if slot is None:
+            calendar.release(hold)
+            store.save_suggestion(record.with_status("released", now, note="conflict, no new slot"))
+            return
+        calendar.move(hold, slot.start, slot.end)
+        store.save_suggestion(record.with_status(
+            "placed", now, start=slot.start.isoformat(), end=slot.end.isoformat(),
+            note="moved after a conflict"))
+
+
+def active_records(store: Store) -> list[SuggestionRecord]:
+    return [r for r in store.suggestions() if r.status in ACTIVE]

@@ -1,0 +1,233 @@
+"""Durable state: sync cursors, suggestion and hold history, digests sent, opt-outs.
+
+People appear here only as pseudonyms. ``TinyStore`` keeps everything in one
+TinyDB JSON file that is replaced atomically on every write (temp file,
+fsync, rename) with mode 0600, so a crash leaves either the old or the new
+state, never half of one. ``MemoryStore`` is the in-memory twin the tests
+also run the store contract against. One process at a time: ``lock_store``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+
+from agent.errors import ConfigError, StoreLocked
+
+SCHEMA_VERSION = 1
+
+#: Lifecycle of a suggestion. ``planned`` is written before the calendar is
+#: touched, so a crash between the two is finished on the next run.
+ACTIVE = ("planned", "placed", "suggested")
+FINAL = ("declined", "released", "met", "missed", "removed")
+
+
+@dataclass(frozen=True)
+class SuggestionRecord:
+    id: str  # the hold id: deterministic for the suggestion
+    people: tuple[str, ...]  # pseudonyms; the organiser first
+    departments: tuple[str, ...]
+    reason: str
+    week: int
+    created: str  # ISO time
+    status: str
+    mode: str
+    start: str | None = None
+    end: str | None = None
+    updated: str | None = None
+    note: str = ""
+
+    def with_status(self, status: str, now: dt.datetime, **changes: Any) -> SuggestionRecord:
+        return replace(self, status=status, updated=now.isoformat(), **changes)
+
+
+@dataclass
+class StoreState:
+    """Everything a Store keeps, as plain data."""
+
+    cursors: dict[str, str] = field(default_factory=dict)
+    suggestions: dict[str, SuggestionRecord] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # key -> when sent
+    opt_outs: set[str] = field(default_factory=set)  # pseudonyms
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    def cursors(self) -> dict[str, str]: ...
+    def save_cursors(self, cursors: Mapping[str, str]) -> None: ...
+    def suggestions(self) -> list[SuggestionRecord]: ...
+    def save_suggestion(self, record: SuggestionRecord) -> None: ...
+    def digest_sent(self, key: str) -> bool: ...
+    def mark_digest_sent(self, key: str, when: dt.datetime) -> None: ...
+    def opt_outs(self) -> set[str]: ...
+    def add_opt_out(self, pseudonym: str) -> None: ...
+    def remove_opt_out(self, pseudonym: str) -> None: ...
+    def meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.state = StoreState()
+
+    def cursors(self) -> dict[str, str]:
+        return dict(self.state.cursors)
+
+    def save_cursors(self, cursors: Mapping[str, str]) -> None:
+        self.state.cursors.update(cursors)
+
+    def suggestions(self) -> list[SuggestionRecord]:
+        return list(self.state.suggestions.values())
+
+    def save_suggestion(self, record: SuggestionRecord) -> None:
+        self.state.suggestions[record.id] = record
+
+    def digest_sent(self, key: str) -> bool:
+        return key in self.state.digests
+
+    def mark_digest_sent(self, key: str, when: dt.datetime) -> None:
+        self.state.digests[key] = when.isoformat()
+
+    def opt_outs(self) -> set[str]:
+        return set(self.state.opt_outs)
+
+    def add_opt_out(self, pseudonym: str) -> None:
+        self.state.opt_outs.add(pseudonym)
+
+    def remove_opt_out(self, pseudonym: str) -> None:
+        self.state.opt_outs.discard(pseudonym)
+
+    def meta(self, key: str) -> str | None:
+        return self.state.meta.get(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.state.meta[key] = value
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage that never leaves a half-written file behind."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return None
+        if not text.strip():
+            return None
+        try:
+            data: dict[str, dict[str, Any]] = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"the state file {self.path} is damaged ({exc}); restore it "
+                              "from a backup or move it away to start afresh") from None
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(data, sort_keys=True).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def close(self) -> None:
+        pass
+
+
+def _record_from(doc: Mapping[str, Any]) -> SuggestionRecord:
+    data = dict(doc)
+    data["people"] = tuple(data["people"])
+    data["departments"] = tuple(data["departments"])
+    return SuggestionRecord(**data)
+
+
+class TinyStore:
+    """The embedded default: one TinyDB file, ``state.json``, in the store directory."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.db = TinyDB(str(directory / "state.json"), storage=AtomicJSONStorage)
+        meta = self.db.table("meta")
+        version = meta.get(Query().key == "schema")
+        if version is None:
+            meta.insert({"key": "schema", "value": str(SCHEMA_VERSION)})
+        elif version["value"] != str(SCHEMA_VERSION):
+            raise ConfigError(f"state in {directory} has schema {version['value']}; "
+                              f"this version reads {SCHEMA_VERSION}")
+
+    def cursors(self) -> dict[str, str]:
+        return {d["key"]: d["value"] for d in self.db.table("cursors").all()}
+
+    def save_cursors(self, cursors: Mapping[str, str]) -> None:
+        table = self.db.table("cursors")
+        current = self.cursors()
+        current.update(cursors)
+        table.truncate()  # one write for many cursors: TinyDB rewrites the file per call
+        table.insert_multiple({"key": k, "value": v} for k, v in sorted(current.items()))
+
+    def suggestions(self) -> list[SuggestionRecord]:
+        return [_record_from(d) for d in self.db.table("suggestions").all()]
+
+    def save_suggestion(self, record: SuggestionRecord) -> None:
+        self.db.table("suggestions").upsert(asdict(record), Query().id == record.id)
+
+    def digest_sent(self, key: str) -> bool:
+        return self.db.table("digests").contains(Query().key == key)
+
+    def mark_digest_sent(self, key: str, when: dt.datetime) -> None:
+        self.db.table("digests").upsert({"key": key, "sent": when.isoformat()}, Query().key == key)
+
+    def opt_outs(self) -> set[str]:
+        return {d["pseudonym"] for d in self.db.table("opt_outs").all()}
+
+    def add_opt_out(self, pseudonym: str) -> None:
+        self.db.table("opt_outs").upsert({"pseudonym": pseudonym}, Query().pseudonym == pseudonym)
+
+    def remove_opt_out(self, pseudonym: str) -> None:
+        self.db.table("opt_outs").remove(Query().pseudonym == pseudonym)
+
+    def meta(self, key: str) -> str | None:
+        doc = self.db.table("meta").get(Query().key == key)
+        return None if doc is None else str(doc["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.table("meta").upsert({"key": key, "value": value}, Query().key == key)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@contextmanager
+def lock_store(directory: Path) -> Iterator[None]:
+    """Hold the store's lock for the duration; a second process gets StoreLocked."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreLocked(f"another Bridgework process is using {directory}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)
