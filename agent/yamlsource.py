@@ -285,6 +285,9 @@ def validation_problems(
         message = _readable(error)
         if kind.startswith("value_error") or kind == "assertion_error":
             where = _refine(loc, message, located)
+            key = message.split(":", 1)[0]
+            if where != loc and message.startswith(f"{key}:") and " " not in key:
+                dotted, message = dotted_path(where), message.split(":", 1)[1].strip()
             prefix = f"{dotted}: " if dotted else ""
             problems.append(located.problem(where, f"{prefix}{message}"))
             continue

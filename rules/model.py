@@ -311,7 +311,8 @@ class Participants(Strict):
             both = sorted(set(included) & set(excluded), key=str)
             if both:
                 listed = ", ".join(map(str, both))
-                raise ValueError(f"{listed} is in both {in_name} and {out_name}")
+                verb = "is" if len(both) == 1 else "are"
+                raise ValueError(f"{out_name}: {listed} {verb} also in {in_name}")
         return self
 
 
