@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Console
 
 from agent.errors import BridgeworkError
+from rules.model import Rules
+
+if TYPE_CHECKING:
+    from agent.engine import CycleReport
 
 
 class _Group(click.Group):
@@ -28,6 +36,146 @@ def main(verbose: int) -> None:
     """Bridgework keeps departments from drifting apart."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BridgeworkError(f"--as-of: expected a date like 2026-11-02, got {value!r}") from None
+
+
+def _rules(path: str | None, departments: list[str] | None = None) -> Rules:
+    if path is None:
+        return Rules()
+    from agent.engine import load_rules_file
+
+    return load_rules_file(Path(path), departments)
+
+
+def _data_dir(path: str) -> Path:
+    data = Path(path)
+    if not (data / "people.csv").is_file():
+        raise BridgeworkError(f"{data} is not a data directory: people.csv is missing "
+                              "(see README, 'The data directory')")
+    return data
+
+
+@main.command()
+@click.option("--data", "data_path", required=True, type=click.Path(file_okay=False),
+              help="The data directory (people.csv, messages.jsonl, events.jsonl, ...).")
+@click.option("--as-of", "as_of", help="Analyse as on this date (default: today, or the end of "
+              "the data if it is older).")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="A rules file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: bool) -> None:
+    """Find drifting seams and the meetings that would repair them, from a data directory."""
+    from agent.local import analyse_directory
+    from agent.local import as_json as result_json
+
+    data = _data_dir(data_path)
+    departments = _departments(data)
+    rules = _rules(rules_path, departments)
+    console = Console(stderr=True)
+    with console.status("reading the data directory") as status:
+        result = analyse_directory(data, rules, _date(as_of), progress=status.update)
+    for problem in result.problems[:20]:
+        console.print(f"[yellow]skipped[/] {problem}")
+    if len(result.problems) > 20:
+        console.print(f"[yellow]... and {len(result.problems) - 20} more problems[/]")
+    if as_json:
+        click.echo(json.dumps(result_json(result), indent=1))
+        return
+    from agent.report import print_analysis
+
+    print_analysis(Console(), result.org, result.analysis, result.plans,
+                   rules.meetings.mode.value)
+
+
+def _departments(data: Path) -> list[str]:
+    from connectors.registry import FilesSettings, build_connectors
+
+    people = build_connectors(FilesSettings(type="files", path=data)).directory.people()
+    return sorted({p.department for p in people})
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The configuration file.")
+@click.option("--once", is_flag=True, help="Run one full cycle and exit (else run as a daemon).")
+def run(config_path: str, once: bool) -> None:
+    """Sync, analyse, suggest, place and look after holds, send digests."""
+    from agent.config import load_config
+    from agent.engine import open_engine
+    from agent.store import lock_store
+
+    config = load_config(Path(config_path))
+    logging.getLogger().setLevel(min(logging.getLogger().level, getattr(logging, config.log_level)))
+    with lock_store(config.store.path):
+        engine = open_engine(config)
+        if not once:
+            from agent.daemon import serve
+
+            serve(engine, config)
+            return
+        console = Console(stderr=True)
+        with console.status("running one cycle") as status:
+            report = engine.run_once(progress=status.update)
+        _print_cycle(report)
+
+
+def _print_cycle(report: CycleReport) -> None:
+    console = Console()
+    stats = report.sync.stats
+    console.print(f"sync: {stats.read:,} interactions read, {report.sync.new:,} new, "
+                  f"{stats.pending:,} upcoming meetings waiting")
+    drifting = report.analysis.drifting
+    console.print(f"analysis: {len(drifting)} drifting seam(s): "
+                  + (", ".join(" / ".join(d) for d in drifting) or "none"))
+    placed = report.place
+    console.print(f"holds: {len(placed.placed)} placed, {len(placed.suggested)} suggested "
+                  f"(digest only), {len(placed.unscheduled)} without a free slot, "
+                  f"{placed.resumed} finished from an interrupted run")
+    if report.upkeep.outcomes:
+        console.print("upkeep: " + ", ".join(f"{k} {v}" for k, v in report.upkeep.outcomes.items()))
+    console.print(f"digests sent: {report.digests_sent}")
+    for line in report.rules_errors:
+        console.print(f"[red]rules error (last good rules kept):[/] {line}")
+
+
+@main.command()
+@click.option("--people", default=200, show_default=True, help="How many people.")
+@click.option("--weeks", default=40, show_default=True, help="Weeks of history.")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same org).")
+@click.option("--out", "out_path", default="demo-data", show_default=True,
+              type=click.Path(file_okay=False), help="Where to write the data directory.")
+@click.option("--no-drift", is_flag=True, help="Plant no drift (a control organisation).")
+def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> None:
+    """Generate an organisation with planted drift, then show what Bridgework finds."""
+    from agent.local import analyse_directory
+    from agent.report import print_analysis
+    from connectors.demo import generate
+
+    if people < 20 or weeks < 12:
+        raise BridgeworkError("the demo needs at least 20 people and 12 weeks")
+    out = Path(out_path)
+    console = Console()
+    with console.status(f"generating {people} people over {weeks} weeks"):
+        truth = generate(out, people=people, weeks=weeks, seed=seed, drift=not no_drift)
+    console.print(f"wrote the data directory [bold]{out}[/] (planted drift: "
+                  + (", ".join(" / ".join(p) for p in truth.drifting_pairs) or "none") + ")")
+    rules = Rules()
+    with console.status("analysing") as status:
+        result = analyse_directory(out, rules, None, progress=status.update)
+    print_analysis(console, result.org, result.analysis, result.plans, rules.meetings.mode.value)
+    found = {frozenset(p) for p in result.analysis.drifting}
+    planted = {frozenset(p) for p in truth.drifting_pairs}
+    console.print(f"planted drift found: {len(found & planted)} of {len(planted)}; "
+                  f"flagged without planted drift: {len(found - planted)}")
+    console.print(f"next: bridgework analyze --data {out} --json, or see README for a config "
+                  "that places these holds.")
 
 
 @main.group()

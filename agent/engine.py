@@ -111,7 +111,8 @@ class CycleReport:
 class Engine:
     def __init__(self, connectors: Connectors, store: Store, ledger: LedgerFiles,
                  pseudonymiser: Pseudonymiser, rules: RulesSource, clock: Clock = system_clock,
-                 sender_address: str | None = None) -> None:
+                 sender_address: str | None = None, digests_enabled: bool = True) -> None:
+        self.digests_enabled = digests_enabled
         self.connectors = connectors
         self.store = store
         self.ledger = ledger
@@ -127,12 +128,47 @@ class Engine:
         stored = self.store.opt_outs()
         return {e for e, p in org.pseudonym.items() if p in stored}
 
-    def run_once(self, progress: Callable[[str], None] = lambda _: None) -> CycleReport:
-        now = self.clock()
+    def _context(self) -> tuple[pipeline.Org, Rules]:
         org = self.org()
-        progress(f"directory: {len(org.people)} people in {len(org.departments)} departments")
         rules = self.rules_source.current(org.departments)
         self.ledger.signals = rules.signals
+        return org, rules
+
+    def sync(self, progress: Callable[[str], None] = lambda _: None) -> pipeline.SyncReport:
+        org, rules = self._context()
+        now = self.clock()
+        report = pipeline.sync(self.connectors, self.ledger, self.store, org, now, progress=progress)
+        self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
+        return report
+
+    def upkeep(self) -> pipeline.UpkeepReport:
+        org, rules = self._context()
+        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
+        return pipeline.upkeep(self.connectors.calendar, self.store, org, rules, excluded, self.clock())
+
+    def suggest(self) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
+        org, rules = self._context()
+        now = self.clock()
+        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
+        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
+        history = pipeline.history_from(self.store.suggestions(), org, now.date())
+        calendar = self.connectors.calendar
+        busy = calendar.busy if calendar is not None else None
+        plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
+        return analysis, pipeline.place(plans, calendar, self.store, org, rules, now)
+
+    def digests(self) -> int:
+        org, rules = self._context()
+        now = self.clock()
+        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
+        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
+        return self.send_digests(org, rules, analysis, excluded, now)
+
+    def run_once(self, progress: Callable[[str], None] = lambda _: None) -> CycleReport:
+        """One full cycle, in the order that keeps every step crash-safe."""
+        now = self.clock()
+        org, rules = self._context()
+        progress(f"directory: {len(org.people)} people in {len(org.departments)} departments")
         sync_report = pipeline.sync(self.connectors, self.ledger, self.store, org, now,
                                     progress=progress)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
@@ -156,7 +192,7 @@ class Engine:
     def send_digests(self, org: pipeline.Org, rules: Rules, analysis: pipeline.Analysis,
                      excluded: dict[str, str], now: dt.datetime) -> int:
         sender = self.connectors.sender
-        if sender is None:
+        if sender is None or not self.digests_enabled:
             return 0
         records = []
         for record in self.store.suggestions():
@@ -188,4 +224,4 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
     ledger = LedgerFiles(store_dir / "ledger", pseudonymiser, Rules().signals)
     connectors = build_connectors(config.source)
     return Engine(connectors, store, ledger, pseudonymiser, rules, clock,
-                  sender_address=config.digest.sender if config.digest.enabled else None)
+                  sender_address=config.digest.sender, digests_enabled=config.digest.enabled)
