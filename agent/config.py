@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError
+from agent.fileio import write_private
 from agent.yamlsource import YamlProblems, load_file, validation_problems
 from connectors.registry import SourceSettings
 
@@ -107,19 +108,6 @@ def load_config(path: Path) -> Config:
         problems = validation_problems(exc, located, Config)
         raise ConfigError("invalid config:\n" + "\n".join(map(str, problems))) from None
     return _resolve_paths(config, path.parent)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 def secret_key(settings: SecretSettings, store_dir: Path) -> bytes:

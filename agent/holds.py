@@ -77,15 +77,24 @@ def confirmed(hold: Hold, state: HoldState) -> bool:
     return all(state.responses.get(e) is Response.ACCEPTED for e in deciders)
 
 
-def conflicts(hold: Hold, busy: dict[str, list[Busy]], start: dt.datetime, end: dt.datetime) -> bool:
-    """Does anything else now overlap the hold? (The hold itself shows as busy too.)"""
-    for spans in busy.values():
-        for span in spans:
-            if span.start == start and span.end == end:
-                continue
-            if span.start < end and span.end > start:
-                return True
-    return False
+def without_hold(spans: list[Busy], start: dt.datetime, end: dt.datetime) -> list[Busy]:
+    """A person's busy spans minus the one the hold itself causes."""
+    out, skipped = [], False
+    for span in spans:
+        if not skipped and span.start == start and span.end == end:
+            skipped = True
+            continue
+        out.append(span)
+    return out
+
+
+def conflicts(busy: dict[str, list[Busy]], start: dt.datetime, end: dt.datetime) -> bool:
+    """Does anything besides the hold now overlap it, for any of its people?"""
+    return any(
+        span.start < end and span.end > start
+        for spans in busy.values()
+        for span in without_hold(spans, start, end)
+    )
 
 
 def decide(hold: Hold, state: HoldState, now: dt.datetime, has_conflict: bool) -> UpkeepDecision:

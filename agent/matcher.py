@@ -47,6 +47,7 @@ class History:
     last_28_days: dict[str, int] = field(default_factory=dict)
     last_12_weeks: dict[str, int] = field(default_factory=dict)
     last_circle_week: int | None = None
+    seam_this_week: dict[frozenset[str], int] = field(default_factory=dict)
 
 
 def _jitter(*parts: object) -> float:
@@ -135,7 +136,8 @@ def match_pairs(
     out: list[Suggestion] = []
     for seam in seams:
         chosen = sorted(per_seam.get(seam, []), key=lambda s: -s.score)
-        out.extend(chosen[: rules.per_seam_per_week])
+        room = rules.per_seam_per_week - history.seam_this_week.get(frozenset(seam), 0)
+        out.extend(chosen[: max(room, 0)])
     return out
 
 

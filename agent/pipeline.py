@@ -36,6 +36,7 @@ from agent.holds import (
     conflicts,
     decide,
     suggestion_id,
+    without_hold,
 )
 from agent.ledger import AddStats, LedgerFiles, read_table, week_of
 from agent.matcher import History, Suggestion, match_pairs, peer_circles
@@ -218,6 +219,9 @@ def history_from(records: Iterable[SuggestionRecord], org: Org, today: dt.date) 
         else:
             key = frozenset(e for e in emails if e)
             history.last_paired[key] = max(history.last_paired.get(key, created), created)
+            if record.week == this_week:
+                seam = frozenset(record.departments)
+                history.seam_this_week[seam] = history.seam_this_week.get(seam, 0) + 1
     return history
 
 
@@ -392,7 +396,7 @@ def upkeep(
         clash = False
         if state.exists and end > now:
             busy = calendar.busy(list(hold.attendees), start, end)
-            clash = conflicts(hold, dict(busy), start, end)
+            clash = conflicts(dict(busy), start, end)
         decision = decide(hold, state, now, clash)
         report.count(decision.action.value)
         _carry_out(decision.action, decision.why, hold, record, calendar, store, org, rules, now)
@@ -414,8 +418,8 @@ def _carry_out(action: Upkeep, why: str, hold: Hold, record: SuggestionRecord,
     elif action is Upkeep.MOVE:
         people = [org.people[e] for e in hold.attendees]
         horizon = horizon_end(now, rules.meetings.horizon_days)
-        busy = {e: [b for b in spans if not (b.start == hold.start and b.end == hold.end)]
-                for e, spans in calendar.busy(list(hold.attendees), now, horizon).items()}
+        current = calendar.busy(list(hold.attendees), now, horizon)
+        busy = {e: without_hold(list(spans), hold.start, hold.end) for e, spans in current.items()}
         slot = find_slot(people, busy, rules.meetings, now)
         if slot is None:
             calendar.release(hold)

@@ -17,7 +17,7 @@ from typing import Any
 import msal
 import requests
 
-from agent.config import write_private
+from agent.fileio import write_private
 from agent.errors import ConnectorError
 from connectors.microsoft.settings import MicrosoftSettings
 

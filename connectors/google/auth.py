@@ -1,0 +1,170 @@
+"""Credentials: a delegated service account per user, or one trial user's OAuth token.
+
+Each user gets one token carrying every read scope the connector needs, cached
+for its lifetime, so a sync cycle costs at most one token request per user per
+hour. Writing holds asks for ``calendar.events`` separately, and only when a
+hold is actually written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import google_auth_httplib2
+import httplib2
+from google.auth import exceptions as auth_exceptions
+from google.auth.credentials import Credentials
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
+
+from agent.fileio import write_private
+from agent.errors import ConfigError, ConnectorError, PermissionMissing
+from connectors.google.settings import GoogleSettings
+from connectors.google.transport import Transient
+
+log = logging.getLogger(__name__)
+
+_BASE = "https://www.googleapis.com/auth/"
+DIRECTORY = _BASE + "admin.directory.user.readonly"
+CALENDAR_READ = _BASE + "calendar.readonly"
+CALENDAR_WRITE = _BASE + "calendar.events"
+GMAIL_METADATA = _BASE + "gmail.metadata"
+GMAIL_SEND = _BASE + "gmail.send"
+
+
+def short(scope: str) -> str:
+    return scope.removeprefix(_BASE)
+
+
+def read_scopes(settings: GoogleSettings) -> tuple[str, ...]:
+    """The scopes a user's reading token carries."""
+    scopes = []
+    if settings.calendar or settings.read_timezones:
+        scopes.append(CALENDAR_READ)
+    if settings.mail:
+        scopes.append(GMAIL_METADATA)
+    return tuple(scopes)
+
+
+def grant_hint(settings: GoogleSettings, scopes: Sequence[str]) -> str:
+    names = ",".join(scopes)
+    if settings.trial:
+        return (f"sign in again so the token covers {names} "
+                f"(delete {settings.token_file} and run `bridgework connect google --check`)")
+    return ("in the Admin console, Security > Access and data control > API controls > "
+            "Domain-wide delegation, give the service account's client ID the scopes: " + names)
+
+
+class CredentialSource(Protocol):
+    def for_user(self, user: str, scopes: Sequence[str]) -> Credentials: ...
+
+    def client_id(self) -> str: ...
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"{what} {path} is not JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path} is not a JSON object")
+    return data
+
+
+class ServiceAccountSource:
+    """A service account with domain-wide delegation: one credential per (user, scopes)."""
+
+    def __init__(self, key_file: Path, token_uri: str | None) -> None:
+        info = _read_json(key_file, "service account key")
+        if info.get("type") != "service_account":
+            raise ConfigError(f"{key_file} is not a service account key (type is not service_account)")
+        if token_uri:
+            info["token_uri"] = token_uri
+        try:
+            self._base = service_account.Credentials.from_service_account_info(info)
+        except (ValueError, KeyError) as exc:
+            raise ConfigError(f"service account key {key_file} is incomplete: {exc}") from None
+        self._client_id = str(info.get("client_id", ""))
+        self._cache: dict[tuple[str, tuple[str, ...]], Credentials] = {}
+
+    def client_id(self) -> str:
+        return self._client_id
+
+    def for_user(self, user: str, scopes: Sequence[str]) -> Credentials:
+        key = (user, tuple(sorted(scopes)))
+        creds = self._cache.get(key)
+        if creds is None:
+            creds = self._base.with_scopes(list(key[1])).with_subject(user)
+            self._cache[key] = creds
+        return creds
+
+
+class TrialSource:
+    """One person's OAuth token: every 'user' is that person."""
+
+    def __init__(self, token_file: Path, token_uri: str | None) -> None:
+        info = _read_json(token_file, "OAuth token file")
+        if token_uri:
+            info["token_uri"] = token_uri
+        self._file = token_file
+        try:
+            self._creds = user_credentials.Credentials.from_authorized_user_info(info)
+        except ValueError as exc:
+            raise ConfigError(f"OAuth token file {token_file} is incomplete: {exc}") from None
+
+    def client_id(self) -> str:
+        return self._creds.client_id or ""
+
+    def for_user(self, user: str, scopes: Sequence[str]) -> Credentials:
+        return self._creds
+
+    def save(self) -> None:
+        write_private(self._file, self._creds.to_json().encode())
+
+
+def credential_source(settings: GoogleSettings) -> CredentialSource:
+    if settings.credentials_file is not None:
+        return ServiceAccountSource(settings.credentials_file, settings.token_uri)
+    assert settings.token_file is not None
+    if not settings.token_file.exists():
+        raise ConfigError(
+            f"no OAuth token at {settings.token_file}: run `bridgework connect google --check "
+            "--config FILE` once to sign in"
+        )
+    return TrialSource(settings.token_file, settings.token_uri)
+
+
+def ensure_token(creds: Credentials, http: httplib2.Http, settings: GoogleSettings,
+                 user: str, scopes: Sequence[str]) -> None:
+    """Fetch a token if the cached one is missing or about to expire.
+
+    A refusal names the scopes and says how to grant them; other failures are
+    connection problems the caller may retry.
+    """
+    if creds.valid:
+        return
+    try:
+        creds.refresh(google_auth_httplib2.Request(http))
+    except auth_exceptions.RefreshError as exc:
+        text = str(exc)
+        if getattr(exc, "retryable", False):
+            raise Transient(f"token endpoint: {text[:200]}") from None
+        if "unauthorized_client" in text or "access_denied" in text or "invalid_scope" in text:
+            raise PermissionMissing(
+                f"Google refused a token for {user} with scopes "
+                f"{', '.join(map(short, scopes))}: {grant_hint(settings, scopes)}"
+            ) from None
+        if "invalid_grant" in text:
+            raise PermissionMissing(
+                f"Google refused to act as {user}: {text[:200]}. Check that the user exists "
+                "and that domain-wide delegation is enabled for the service account"
+            ) from None
+        raise ConnectorError(f"cannot get a Google token for {user}: {text[:200]}") from None
+    except (auth_exceptions.TransportError, OSError, httplib2.HttpLib2Error) as exc:
+        raise Transient(f"token endpoint: {exc}") from None

@@ -1,0 +1,186 @@
+"""A full cycle over memory connectors: drift found, holds placed once, looked after."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from agent.errors import NotOurEvent
+from connectors.base import Hold, Response
+from rules.model import Rules
+from tests.core.conftest import World
+
+
+def hold_rules(**meetings: object) -> Rules:
+    return Rules.model_validate({"meetings": {"mode": "invite", **meetings},
+                                 "pairing": {"per_seam_per_week": 3},
+                                 "digests": {"admins": ["admin@example.org"]}})
+
+
+def holds(world: World) -> list[tuple[str, str]]:
+    return sorted(world.calendar.events)
+
+
+def test_cycle_finds_planted_drift_and_places_holds(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    assert report.analysis.drifting == [("Legal", "Sales")]
+    assert report.place.placed, "holds are placed in invite mode"
+    for record in report.place.placed:
+        assert set(record.departments) == {"Legal", "Sales"}
+    assert len(holds(world)) == len(report.place.placed)
+    # the lapsed tie inside the drifting seam comes first
+    reasons = {r.reason for r in report.place.placed}
+    assert "reconnect" in reasons
+
+
+def test_running_twice_places_nothing_new(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    first = world.engine.run_once()
+    before = holds(world)
+    second = world.engine.run_once()
+    assert holds(world) == before
+    assert second.place.placed == []
+    assert second.sync.new == 0
+    world.restart()
+    world.engine.run_once()
+    assert holds(world) == before
+    assert first.digests_sent > 0 and world.engine.run_once().digests_sent == 0
+
+
+class Crash(Exception):
+    pass
+
+
+def test_crash_between_record_and_place_is_finished_not_duplicated(
+    make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(hold_rules())
+    real_place = world.calendar.place
+    calls = {"n": 0}
+
+    def flaky_place(hold: Hold) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Crash("power cut")
+        real_place(hold)
+
+    monkeypatch.setattr(world.calendar, "place", flaky_place)
+    with pytest.raises(Crash):
+        world.engine.run_once()
+    assert len(holds(world)) == 1
+    monkeypatch.setattr(world.calendar, "place", real_place)
+    world.restart()
+    report = world.engine.run_once()
+    assert report.place.resumed == 1
+    ids = [key[1] for key in holds(world)]
+    assert len(ids) == len(set(ids))
+    assert len(ids) == len([r for r in world.store.suggestions() if r.status == "placed"])
+
+
+def test_crash_after_place_before_record_does_not_duplicate(
+    make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(hold_rules())
+    store = world.store
+    real_save = store.save_suggestion
+
+    def crash_on_placed(record):  # type: ignore[no-untyped-def]
+        if record.status == "placed":
+            raise Crash("killed after the calendar call")
+        real_save(record)
+
+    monkeypatch.setattr(store, "save_suggestion", crash_on_placed)
+    with pytest.raises(Crash):
+        world.engine.run_once()
+    monkeypatch.setattr(store, "save_suggestion", real_save)
+    world.restart()
+    world.engine.run_once()
+    placed = [r for r in world.store.suggestions() if r.status == "placed"]
+    assert len(holds(world)) == len(placed)
+
+
+def test_declined_hold_is_released(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    key = next(k for k in world.calendar.events if k[1] == record.id)
+    event = world.calendar.events[key]
+    other = next(a for a in event.attendees if a != event.owner)
+    event.responses[other] = Response.DECLINED
+    world.clock.now += dt.timedelta(hours=1)
+    outcome = world.engine.upkeep()
+    assert outcome.outcomes.get("declined") == 1
+    assert key not in world.calendar.events
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "declined"
+
+
+def test_accepted_hold_counts_as_met_once_it_happened(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    key = next(k for k in world.calendar.events if k[1] == record.id)
+    event = world.calendar.events[key]
+    for a in event.attendees:
+        event.responses[a] = Response.ACCEPTED
+    world.clock.now = event.end + dt.timedelta(minutes=5)
+    world.engine.upkeep()
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "met"
+
+
+def test_opt_out_releases_holds_within_one_cycle(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    person = record.people[0]
+    world.store.add_opt_out(person)
+    world.clock.now += dt.timedelta(hours=1)
+    world.engine.run_once()
+    statuses = {r.id: r.status for r in world.store.suggestions()}
+    assert statuses[record.id] == "released"
+    assert all(k[1] != record.id for k in world.calendar.events)
+
+
+def test_conflict_moves_the_hold(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    key = next(k for k in world.calendar.events if k[1] == record.id)
+    event = world.calendar.events[key]
+    world.calendar.add_foreign_event(event.owner, "their-own-meeting", event.start, event.end)
+    world.engine.upkeep()
+    moved = world.calendar.events[key]
+    assert moved.start != event.start
+    assert world.calendar.events[(event.owner, "their-own-meeting")].start == event.start
+
+
+def test_foreign_event_with_same_id_is_never_touched(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    key = next(k for k in world.calendar.events if k[1] == record.id)
+    event = world.calendar.events[key]
+    event.mark = None  # someone replaced our event with their own under the same id
+    event.responses[next(a for a in event.attendees if a != event.owner)] = Response.DECLINED
+    with pytest.raises(NotOurEvent):
+        world.engine.upkeep()
+    assert key in world.calendar.events
+
+
+def test_suggest_mode_touches_no_calendar(make_world: Callable[..., World]) -> None:
+    world = make_world(Rules())
+    report = world.engine.run_once()
+    assert report.place.suggested and not report.place.placed
+    assert world.calendar.events == {}
+    assert world.calendar.calls.get("place", 0) == 0
+
+
+def test_no_drift_no_suggestions(make_world: Callable[..., World]) -> None:
+    from tests.core.synth import make_org
+
+    world = make_world(hold_rules(), make_org(drift=None))
+    report = world.engine.run_once()
+    assert report.analysis.drifting == []
+    assert report.place.placed == []
