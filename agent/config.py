@@ -87,7 +87,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         updates["secret"] = config.secret.model_copy(update={"key_file": fix(config.secret.key_file)})
     source_updates = {}
     for name in ("path", "outbox", "credentials_file", "client_secret_file", "certificate_file",
-                 "token_file", "ca_bundle"):
+                 "token_file", "ca_bundle", "send_credentials_file"):
         value = getattr(config.source, name, None)
         if isinstance(value, Path) and not value.is_absolute():
             source_updates[name] = base / value

@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
+
+from agent.clock import Clock, system_clock
 from connectors.base import Connectors
 from connectors.google.settings import GoogleSettings
 
 
-def build(settings: GoogleSettings) -> Connectors:
-    from agent.errors import ConfigError
+def build(settings: GoogleSettings, *, clock: Clock = system_clock,
+          sleep: Callable[[float], None] = time.sleep,
+          monotonic: Callable[[], float] = time.monotonic,
+          rand: Callable[[], float] = random.random,
+          quota_window: float = 60.0) -> Connectors:
+    """The Google connectors for one configuration (sleep and clocks injectable for tests)."""
+    from connectors.google.auth import ServiceAccountSource, credential_source
+    from connectors.google.calendar import GoogleCalendar
+    from connectors.google.directory import GoogleDirectory
+    from connectors.google.mail import GoogleMail
+    from connectors.google.sender import GmailSender
+    from connectors.google.transport import GoogleClient
 
-    raise ConfigError("the Google connector is not available in this build yet")
+    def client(source: object) -> GoogleClient:
+        return GoogleClient(settings, source, sleep=sleep, monotonic=monotonic, rand=rand,
+                            quota_window=quota_window)
+
+    reader = client(credential_source(settings))
+    sender = None
+    if settings.send_credentials_file is not None:
+        sender = GmailSender(client(ServiceAccountSource(settings.send_credentials_file,
+                                                         settings.token_uri)),
+                             settings.send_as or settings.admin_subject)
+    elif settings.trial:
+        sender = GmailSender(reader, settings.send_as)
+    return Connectors(
+        directory=GoogleDirectory(reader),
+        calendar=GoogleCalendar(reader, clock) if settings.calendar else None,
+        mail=GoogleMail(reader, clock) if settings.mail else None,
+        sender=sender,
+    )
