@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from agent.clock import system_clock
 from agent.errors import BridgeworkError, RulesError
 from rules.loader import load_rules
 from rules.model import Rules
+
+if TYPE_CHECKING:
+    from rules.whatif import Outcome
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 _DIR = click.Path(path_type=Path, file_okay=False, exists=True)
@@ -86,3 +92,61 @@ def schema() -> None:
     from rules.docs import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+def _as_of(text: str | None) -> dt.date:
+    if text is None:
+        return system_clock().date()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BridgeworkError(f"--as-of expects a date like 2024-06-03, got {text!r}") from None
+
+
+def _outcome(path: Path, data_dir: Path, as_of: dt.date, history: Path | None) -> Outcome:
+    try:
+        loaded = load_checked(path, data_dir)
+    except RulesError as exc:
+        _fail(exc)
+        raise  # not reached: _fail exits
+    from rules.whatif import read_history, simulate
+
+    past = read_history(history) if history is not None else ()
+    return simulate(loaded, data_dir, as_of, history=past)
+
+
+_AS_OF = click.option("--as-of", "as_of", help="Pretend today is this date (YYYY-MM-DD).")
+_HISTORY = click.option(
+    "--history", type=_FILE,
+    help="Earlier suggestions, one JSON object a line: "
+    '{"people": ["a@x", "b@x"], "date": "YYYY-MM-DD"} (for caps and cool-down).',
+)
+
+
+@rules.command()
+@click.argument("file", type=_FILE)
+@click.option("--data", "data_dir", type=_DIR, required=True, help="The data directory.")
+@_AS_OF
+@_HISTORY
+def explain(file: Path, data_dir: Path, as_of: str | None, history: Path | None) -> None:
+    """What FILE would do this week: seams, exclusions, suggestions and the rules behind them."""
+    from rules.explain import explain as render
+
+    outcome = _outcome(file, data_dir, _as_of(as_of), history)
+    click.echo(render(outcome, str(file)), nl=False)
+
+
+@rules.command()
+@click.argument("old", type=_FILE)
+@click.argument("new", type=_FILE)
+@click.option("--data", "data_dir", type=_DIR, required=True, help="The data directory.")
+@_AS_OF
+@_HISTORY
+def diff(old: Path, new: Path, data_dir: Path, as_of: str | None, history: Path | None) -> None:
+    """How this week's suggestions would change going from rules OLD to rules NEW."""
+    from rules.explain import diff as render
+
+    day = _as_of(as_of)
+    before = _outcome(old, data_dir, day, history)
+    after = _outcome(new, data_dir, day, history)
+    click.echo(render(before, after), nl=False)
