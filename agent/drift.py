@@ -9,8 +9,10 @@ Contact is bursty: one project or offsite makes a pile of it, then nothing.
 The test therefore works on weekly shares and their observed variance
 (Welch's t-test, recent weeks against baseline weeks), widened for the
 week-to-week persistence that projects cause (lag-1 autocorrelation shrinks
-the effective number of weeks), and the false discovery rate over all pairs
-is held with Benjamini-Hochberg. A pair is drifting only when the drop is
+the effective number of weeks) and never trusting a few calm recent weeks
+to be calmer than the baseline's spread allows; the false discovery rate
+over all pairs is held with Benjamini-Hochberg. (A quasi-Poisson test on
+counts was tried and lost most of its power to the bursts.) A pair is drifting only when the drop is
 large (the rule's ``drop``), the baseline had enough volume, and the drop
 survives that test.
 """
@@ -105,8 +107,14 @@ def welch_less(recent: np.ndarray, baseline: np.ndarray) -> tuple[float, float]:
     if recent.size < 2 or baseline.size < 2:
         return 0.0, 1.0
     n_r, n_b = _effective_n(recent), _effective_n(baseline)
-    var_r = recent.var(ddof=1) / n_r
-    var_b = baseline.var(ddof=1) / n_b
+    base_var = baseline.var(ddof=1)
+    base_mean = baseline.mean()
+    # Six quiet weeks can look deceptively calm: with bursty contact a lull
+    # has a tiny spread. Never trust the recent spread below what the
+    # baseline's spread would be at the recent level (scaled with the mean).
+    floor = base_var * max(recent.mean(), 0.0) / base_mean if base_mean > 0 else 0.0
+    var_r = max(recent.var(ddof=1), floor) / n_r
+    var_b = base_var / n_b
     se2 = var_r + var_b
     diff = recent.mean() - baseline.mean()
     if se2 <= 0:

@@ -1,0 +1,129 @@
+"""The ledger: counting rules, idempotence, future meetings, pseudonyms at rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.ledger import LedgerFiles, read_table, week_of, weigh
+from agent.pseudonym import Pseudonymiser
+from connectors.base import Interaction, InteractionKind
+from rules.model import Signals
+
+KEY = b"ledger-test-key-0123456789"
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+T = dt.datetime(2026, 11, 10, 10, tzinfo=dt.UTC)
+MEMBERS = {f"p{i}@x.org": None for i in range(40)}
+
+
+def meeting(id_: str, people: tuple[str, ...], hours: float = 1.0, start: dt.datetime = T,
+            size: int | None = None, cancelled: bool = False) -> Interaction:
+    return Interaction(id_, InteractionKind.MEETING, start, people, size or len(people),
+                       dt.timedelta(hours=hours), cancelled)
+
+
+def mail(id_: str, people: tuple[str, ...], start: dt.datetime = T) -> Interaction:
+    return Interaction(id_, InteractionKind.EMAIL, start, people, len(people) - 1)
+
+
+def test_meeting_weight_is_shared_duration() -> None:
+    pairs = weigh(meeting("m", ("a", "b", "c")), [0, 1, 2], Signals())
+    assert sorted(pairs) == [(0, 1, 0.5), (0, 2, 0.5), (1, 2, 0.5)]
+    # each person's total equals the meeting's length
+    assert sum(w for a, b, w in pairs if 0 in (a, b)) == pytest.approx(1.0)
+
+
+def test_mail_weighs_less_than_a_meeting_and_broadcasts_nothing() -> None:
+    signals = Signals()
+    assert weigh(mail("e", ("a", "b")), [0, 1], signals) == [(0, 1, signals.mail_weight)]
+    big = meeting("all-hands", tuple(f"p{i}" for i in range(30)), size=30)
+    assert weigh(big, list(range(30)), signals) == []
+    assert weigh(meeting("c", ("a", "b"), cancelled=True), [0, 1], signals) == []
+
+
+def open_ledger(tmp: Path, key: bytes = KEY) -> LedgerFiles:
+    return LedgerFiles(tmp / "ledger", Pseudonymiser(key), Signals())
+
+
+def total(ledger: LedgerFiles) -> float:
+    table = read_table(ledger, week_of(T) - 2, week_of(T) + 2)
+    return float(table.weight.sum())
+
+
+def test_same_interaction_is_counted_once_across_commits_and_restarts(tmp_path: Path) -> None:
+    ledger = open_ledger(tmp_path)
+    m = meeting("m1", ("p1@x.org", "p2@x.org"))
+    ledger.add([m, m], MEMBERS, NOW)
+    assert ledger.commit(NOW) == 1
+    ledger.add([m], MEMBERS, NOW)
+    assert ledger.commit(NOW) == 0
+    again = open_ledger(tmp_path)
+    again.add([m, meeting("m2", ("p1@x.org", "p3@x.org"))], MEMBERS, NOW)
+    assert again.commit(NOW) == 1
+    assert total(again) == pytest.approx(2.0)
+
+
+def test_externals_are_not_counted(tmp_path: Path) -> None:
+    ledger = open_ledger(tmp_path)
+    stats = ledger.add([meeting("m", ("p1@x.org", "someone@elsewhere.com"))], MEMBERS, NOW)
+    ledger.commit(NOW)
+    assert stats.ignored == 1 and total(ledger) == 0
+
+
+def test_future_meetings_wait_and_cancellations_remove_them(tmp_path: Path) -> None:
+    ledger = open_ledger(tmp_path)
+    later = NOW + dt.timedelta(days=2)
+    ledger.add([meeting("f1", ("p1@x.org", "p2@x.org"), start=later),
+                meeting("f2", ("p1@x.org", "p3@x.org"), start=later)], MEMBERS, NOW)
+    ledger.commit(NOW)
+    assert ledger.weeks() == []
+    ledger.add([meeting("f2", ("p1@x.org", "p3@x.org"), start=later, cancelled=True)], MEMBERS, NOW)
+    ledger.commit(NOW)
+    after = later + dt.timedelta(hours=2)
+    reopened = open_ledger(tmp_path)
+    reopened.commit(after)
+    table = read_table(reopened, week_of(later), week_of(later))
+    assert float(table.weight.sum()) == pytest.approx(1.0)
+
+
+def test_a_different_key_is_refused(tmp_path: Path) -> None:
+    open_ledger(tmp_path).commit(NOW)
+    from agent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="different secret key"):
+        open_ledger(tmp_path, b"another-key-0123456789")
+
+
+def test_ledger_files_hold_no_address_subject_or_body(tmp_path: Path) -> None:
+    """Feed interactions as a connector would after reading rich events; nothing leaks."""
+    subject, body = "Secret merger with ACME", "Please keep the Q3 layoffs quiet"
+    # A connector may carry anything in an id; the ledger must only keep a keyed digest.
+    events = [meeting(f"{subject}-{i}", ("p1@x.org", "p2@x.org")) for i in range(3)]
+    messages = [mail(f"<{body}-{i}@x.org>", ("p3@x.org", "p4@x.org")) for i in range(3)]
+    ledger = open_ledger(tmp_path)
+    ledger.add(events + messages, MEMBERS, NOW)
+    ledger.commit(NOW)
+    blob = b"".join(p.read_bytes() for p in (tmp_path / "ledger").iterdir())
+    for secret in (subject, body, "p1@x.org", "x.org", "ACME"):
+        assert secret.encode() not in blob
+    expected = hmac.new(KEY, b"p1@x.org", hashlib.sha256).hexdigest()[:32]
+    people = json.loads((tmp_path / "ledger" / "people.json").read_text())
+    assert expected in people
+    for path in (tmp_path / "ledger").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_week_files_merge_pairs(tmp_path: Path) -> None:
+    ledger = open_ledger(tmp_path)
+    ledger.add([meeting(f"m{i}", ("p1@x.org", "p2@x.org")) for i in range(5)], MEMBERS, NOW)
+    ledger.commit(NOW)
+    contacts = ledger.load_week(week_of(T))
+    assert contacts.a.size == 1 and float(contacts.weight[0]) == pytest.approx(5.0)
+    assert np.all(np.diff(contacts.seen) > 0)
