@@ -17,8 +17,8 @@ from typing import Any
 import msal
 import requests
 
-from agent.fileio import write_private
 from agent.errors import ConnectorError
+from agent.fileio import write_private
 from connectors.microsoft.settings import MicrosoftSettings
 
 log = logging.getLogger(__name__)

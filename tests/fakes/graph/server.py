@@ -41,6 +41,7 @@ ALL_ROLES = frozenset({"User.Read.All", "Calendars.ReadWrite", "Mail.ReadBasic.A
                        "MailboxSettings.Read", "Mail.Send"})
 MAX_PAGE = 1000
 DEFAULT_PAGE = 10
+_ALWAYS = ("id", "@odata.etag", "@odata.type")
 
 Json = dict[str, Any]
 
@@ -102,6 +103,7 @@ class FakeGraph:
         self.client_secret = client_secret
         self.roles: set[str] = set(ALL_ROLES)
         self.faults: list[Fault] = []
+        self.users_page_cap = 999
         self.throttle_rate = 0.0
         self.throttle_retry_after = 1
         self.on_create: Callable[[int], None] | None = None
@@ -111,6 +113,7 @@ class FakeGraph:
         self.token_requests = 0
         self.selects: list[str] = []  # $select of every mail read
         self.max_in_flight: Counter[str] = Counter()
+        self.throttled = 0  # 429s the fake sent
         self.early_returns = 0  # requests that came back before their Retry-After
         self._in_flight: Counter[str] = Counter()
         self._blocked: dict[str, float] = {}
@@ -199,7 +202,8 @@ class FakeGraph:
     def _sign_in(self, method: str, path: str, raw: bytes) -> Reply:
         prefix = f"/{self.tenant_id}"
         if not path.startswith(prefix + "/"):
-            return Reply(400, {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."})
+            return Reply(400, {"error": "invalid_tenant",
+                               "error_description": "AADSTS90002: Tenant not found."})
         rest = path[len(prefix):]
         if method == "GET" and rest == "/v2.0/.well-known/openid-configuration":
             root = f"{self.base}/{self.tenant_id}"
@@ -331,6 +335,7 @@ class FakeGraph:
 
     def _too_many(self, box: str, now: float) -> Reply:
         self._blocked[box] = now + self.throttle_retry_after
+        self.throttled += 1
         reply = _error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
         reply.headers["Retry-After"] = str(self.throttle_retry_after)
         return reply
@@ -359,7 +364,7 @@ class FakeGraph:
     # --- directory ------------------------------------------------------------------------------
     def users(self, req: Req) -> Reply:
         users = sorted(self.tenant.users.values(), key=lambda u: u.id)
-        top = min(int(req.query.get("$top", "100")), 999)
+        top = min(int(req.query.get("$top", "100")), self.users_page_cap)
         start = int(req.query.get("$skiptoken", "0") or 0)
         page = users[start:start + top]
         manager = "manager" in req.query.get("$expand", "")
@@ -382,7 +387,7 @@ class FakeGraph:
         if user is None:
             return _error(404, "ErrorInvalidUser", "The requested user is invalid.")
         if not user.has_mailbox:
-            return _error(404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+            return _error(404, "MailboxNotEnabledForRESTAPI", "The mailbox is inactive or on-premises.")
         return Reply(200, self.tenant.mailbox_settings_json(user))
 
     # --- delta ------------------------------------------------------------------------------------
@@ -405,9 +410,11 @@ class FakeGraph:
         items.sort(key=lambda pair: pair[0])
         size = _page_size(req)
         page = items[:size]
-        body: Json = {"@odata.context": f"{self.graph_url}/$metadata#Collection", "value": [j for _, j in page]}
+        body: Json = {"@odata.context": f"{self.graph_url}/$metadata#Collection",
+                      "value": [j for _, j in page]}
         if len(items) > size:
-            body["@odata.nextLink"] = f"{self.graph_url}{route}?$skiptoken={_b64({**state, 'a': page[-1][0]})}"
+            token = _b64({**state, "a": page[-1][0]})
+            body["@odata.nextLink"] = f"{self.graph_url}{route}?$skiptoken={token}"
         else:
             body["@odata.deltaLink"] = f"{self.graph_url}{route}?$deltatoken={_b64(state)}"
         return Reply(200, body)
@@ -463,7 +470,7 @@ class FakeGraph:
                 continue
             full = self.tenant.message_json(msg)
             if wanted:
-                full = {k: v for k, v in full.items() if k in wanted or k in ("id", "@odata.etag", "@odata.type")}
+                full = {k: v for k, v in full.items() if k in wanted or k in _ALWAYS}
             items.append((msg.seq, full))
         return self._delta_reply(req, f"/users/{user.id}/mailFolders/sentitems/messages/delta", state, items)
 
@@ -480,24 +487,28 @@ class FakeGraph:
         for who in people:
             user = self._user(who)
             if user is None or not user.has_mailbox:
-                value.append({"scheduleId": who, "error": {"message": "not found", "responseCode": "ErrorMailRecipientNotFound"}})
+                value.append({"scheduleId": who, "error": {
+                    "message": "not found", "responseCode": "ErrorMailRecipientNotFound"}})
                 continue
-            items = []
+            items: list[Json] = []
             for copy in self.tenant.mailboxes[user.mail].events.values():
                 m = copy.meeting
                 if copy.deleted or m.cancelled or m.start >= end or m.end <= start or m.show_as == "free":
                     continue
                 if copy.owner != m.organizer and m.responses.get(copy.owner) == "declined":
                     continue
-                items.append({"isPrivate": False, "status": m.show_as, "start": g_time(m.start), "end": g_time(m.end)})
+                items.append({"isPrivate": False, "status": m.show_as,
+                              "start": g_time(m.start), "end": g_time(m.end)})
             items.sort(key=lambda i: i["start"]["dateTime"])
             settings = self.tenant.mailbox_settings_json(user)["workingHours"]
             value.append({"scheduleId": who, "availabilityView": "", "scheduleItems": items,
                           "workingHours": settings})
-        return Reply(200, {"@odata.context": f"{self.graph_url}/$metadata#Collection(microsoft.graph.scheduleInformation)", "value": value})
+        context = f"{self.graph_url}/$metadata#Collection(microsoft.graph.scheduleInformation)"
+        return Reply(200, {"@odata.context": context, "value": value})
 
     # --- events (holds) ---------------------------------------------------------------------------
-    _PROP_FILTER = re.compile(r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '([^']*)'\)")
+    _PROP_FILTER = re.compile(
+        r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '([^']*)'\)")
     _PROP_EXPAND = re.compile(r"singleValueExtendedProperties\(\$filter=id eq '([^']+)'\)")
 
     def list_events(self, req: Req, u: str) -> Reply:
@@ -509,7 +520,8 @@ class FakeGraph:
             return _error(400, "ErrorInvalidUrlQueryFilter", "This fake only filters by extended property.")
         expand = self._PROP_EXPAND.fullmatch(req.query.get("$expand", ""))
         copies = self.tenant.find_by_prop(user.mail, found.group(1), found.group(2))
-        return Reply(200, {"value": [self.tenant.event_json(c, expand.group(1) if expand else None) for c in copies]})
+        prop = expand.group(1) if expand else None
+        return Reply(200, {"value": [self.tenant.event_json(c, prop) for c in copies]})
 
     def create_event(self, req: Req, u: str) -> Reply:
         user = self._user(u)
