@@ -137,7 +137,7 @@ class GoogleCalendar(Calendar):
 
     def read(self, people: Sequence[Person], cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
         client = self._client
-        svc = client.service("calendar")
+        events = client.service("calendar").events()  # building a resource is slow: once
         since = _iso(self._clock() - dt.timedelta(days=client.settings.history_days))
         queue: collections.deque[Call] = collections.deque()
         out: collections.deque[SyncChunk] = collections.deque()
@@ -160,7 +160,7 @@ class GoogleCalendar(Calendar):
                     params["syncToken"] = token
                 else:
                     params["timeMin"] = since
-                return svc.events().list(**params)
+                return events.list(**params)
 
             def done(answer: Any) -> None:
                 found = [i for i in (to_interaction(e, user) for e in answer.get("items") or [])
@@ -227,9 +227,9 @@ class GoogleCalendar(Calendar):
     # --- holds --------------------------------------------------------------------
     def _call(self, hold: Hold, make: Callable[[Any], Any], what: str, *, write: bool,
               expect: tuple[int, ...] = ()) -> Any:
-        svc = self._client.service("calendar")
+        events = self._client.service("calendar").events()
         return self._client.execute(
-            lambda: make(svc.events()), user=hold.organizer, expect=expect,
+            lambda: make(events), user=hold.organizer, expect=expect,
             scopes=self._write if write else self._read, api="calendar",
             what=f"{what} hold {hold.id} on {hold.organizer}'s calendar",
             scope=auth.CALENDAR_WRITE if write else auth.CALENDAR_READ)

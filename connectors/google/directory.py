@@ -97,7 +97,7 @@ class GoogleDirectory:
         client = self._client
         if client.settings.trial:
             return {}
-        svc = client.service("calendar")
+        calendar_settings = client.service("calendar").settings()
         scopes = auth.read_scopes(client.settings)
         zones: dict[str, str] = {}
         queue: collections.deque[Call] = collections.deque()
@@ -110,7 +110,7 @@ class GoogleDirectory:
 
         for email in emails:
             def make() -> Any:
-                return svc.settings().get(setting="timezone")
+                return calendar_settings.get(setting="timezone")
 
             def done(answer: Any, email: str = email) -> None:
                 if isinstance(answer, dict) and answer.get("value"):

@@ -108,7 +108,8 @@ class _MailSync:
 
     def __init__(self, client: GoogleClient, scopes: tuple[str, ...], now: dt.datetime) -> None:
         self.client = client
-        self.svc = client.service("gmail")
+        users = client.service("gmail").users()  # building resources is slow: once each
+        self.users, self.messages, self.history = users, users.messages(), users.history()
         self.scopes = scopes
         self.sent_only = not client.settings.trial
         self.cutoff_ms = int((now - dt.timedelta(days=client.settings.history_days))
@@ -153,7 +154,7 @@ class _MailSync:
             box.cursor = str(answer.get("historyId"))
             self.queue.append(self._list(box, None))
 
-        return self._call(box, "profile", lambda: self.svc.users().getProfile(userId="me"), done)
+        return self._call(box, "profile", lambda: self.users.getProfile(userId="me"), done)
 
     def _list(self, box: _Mailbox, page: str | None) -> Call:
         box.listing = True
@@ -163,7 +164,7 @@ class _MailSync:
                                       "fields": "messages/id,nextPageToken"}
             if self.sent_only:
                 params["labelIds"] = ["SENT"]
-            return self.svc.users().messages().list(**params)
+            return self.messages.list(**params)
 
         def done(answer: Any) -> None:
             box.listing = False
@@ -183,7 +184,7 @@ class _MailSync:
                                       "maxResults": PAGE, "historyTypes": ["messageAdded"]}
             if self.sent_only:
                 params["labelId"] = "SENT"
-            return self.svc.users().history().list(**params)
+            return self.history.list(**params)
 
         def done(answer: Any) -> None:
             for record in answer.get("history") or []:
@@ -216,7 +217,7 @@ class _MailSync:
         box.pending += 1
 
         def make() -> Any:
-            return self.svc.users().messages().get(userId="me", id=message_id, format="metadata",
+            return self.messages.get(userId="me", id=message_id, format="metadata",
                                                   metadataHeaders=HEADERS, fields=MESSAGE_FIELDS)
 
         def done(answer: Any) -> None:

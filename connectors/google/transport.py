@@ -260,7 +260,11 @@ class GoogleClient:
                 self._respect_quota(api, user, units)
             try:
                 request = self.bind(make(), user, scopes)
-                return request.execute()
+                try:
+                    return request.execute()
+                finally:
+                    if api is not None:
+                        self.quota.spend(api, user, units)
             except HttpError as exc:
                 if status_of(exc) in expect:
                     raise
@@ -279,7 +283,6 @@ class GoogleClient:
         if wait > 0:
             log.info("pausing %.1fs to stay inside %s's %s quota", wait, user, api)
             self.backoff.sleep(wait)
-        self.quota.spend(api, user, units)
 
     # --- batches ------------------------------------------------------------------
     def run_batches(self, calls: collections.deque[Call]) -> Iterator[None]:
@@ -305,12 +308,14 @@ class GoogleClient:
         now = self.monotonic()
         picked: list[Call] = []
         skipped: list[Call] = []
+        pending: collections.Counter[str] = collections.Counter()
         api: str | None = None
         while calls and len(picked) < self.settings.batch_size:
             call = calls.popleft()
             ready = call.not_before <= now and (api is None or call.api == api)
-            if ready and self.quota.wait_for(call.api, call.user, call.units) == 0:
-                self.quota.spend(call.api, call.user, call.units)
+            if ready and self.quota.wait_for(call.api, call.user,
+                                             call.units + pending[call.user]) == 0:
+                pending[call.user] += call.units
                 api = call.api
                 picked.append(call)
             else:
@@ -346,6 +351,9 @@ class GoogleClient:
                 self._pause(attempt, Transient(f"batch: {type(exc).__name__} {exc}"), "a batch")
             answers.clear()
             attempt += 1
+        # Spent when the answer is back: never earlier than Google counted it.
+        for call in picked:
+            self.quota.spend(call.api, call.user, call.units)
         self._settle(picked, answers, calls)
 
     def _settle(self, picked: list[Call], answers: dict[str, tuple[Any, HttpError | None]],

@@ -20,6 +20,7 @@ import itertools
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 import urllib.parse
@@ -237,8 +238,9 @@ class FakeGoogle:
     def expire_sync_tokens(self, calendar: str | None = None) -> None:
         """Make every sync token handed out so far stale (answers 410)."""
         with self.lock:
+            self.seq += 1
             for cal in [calendar] if calendar else list(self.calendars):
-                self.sync_floor[cal] = self.seq + 1
+                self.sync_floor[cal] = self.seq
 
     def add_message(self, sender: str, to: list[str], cc: list[str] | None = None, *,
                     when: float, message_id: str | None = None,
@@ -702,6 +704,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         return
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle and delayed ACKs
+        # add 40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
@@ -799,7 +807,8 @@ class FakeServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
         fake.token_uri = self.url + "token"
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     @property
     def url(self) -> str:

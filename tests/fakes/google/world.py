@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import secrets
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,15 @@ class GoogleWorld:
         self.settings = settings_for(server, tmp, **settings)
         self.now = clock_now
         self.slept: list[float] = []
+        self._offset = 0.0  # injected sleeps move this clock instead of waiting
         self._connectors: Connectors | None = None
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._offset += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset
 
     def seed(self, people: Sequence[Person], meetings: Sequence[Interaction],
              messages: Sequence[Interaction]) -> None:
@@ -93,7 +102,7 @@ class GoogleWorld:
 
         if self._connectors is None:
             self._connectors = build(self.settings, clock=lambda: self.now,
-                                     sleep=self.slept.append)
+                                     sleep=self.sleep, monotonic=self.monotonic)
         return self._connectors
 
     def add_meeting(self, meeting: Interaction) -> None:
