@@ -1,0 +1,71 @@
+"""Digests: once a week per recipient, no figure about fewer than min_group_size people."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from rules.model import Rules
+from tests.core.conftest import World
+from tests.core.synth import make_org
+
+
+def rules(min_group_size: int = 5) -> Rules:
+    return Rules.model_validate({"meetings": {"mode": "invite"},
+                                 "privacy": {"min_group_size": min_group_size},
+                                 "digests": {"admins": ["admin@example.org"]}})
+
+
+def test_each_recipient_gets_one_digest_a_week(make_world: Callable[..., World]) -> None:
+    world = make_world(rules())
+    world.engine.run_once()
+    world.engine.run_once()
+    keys = [m.key for m in world.sender.sent]
+    assert len(keys) == len(set(keys))
+    assert any(k.startswith("admin/") for k in keys)
+    assert any(k.startswith("person/") for k in keys)
+    assert any(k.startswith("manager/") for k in keys)
+    world.clock.now += dt.timedelta(days=7)
+    before = len(world.sender.sent)
+    world.engine.digests()
+    assert len(world.sender.sent) > before  # a new week, new digests
+
+
+def test_person_digest_lists_their_hold_in_their_zone(make_world: Callable[..., World]) -> None:
+    world = make_world(rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    email = world.engine.org().by_pseudonym[record.people[0]]
+    person = world.engine.org().people[email]
+    digest = next(m for m in world.sender.sent if m.key.startswith("person/") and m.to == email)
+    assert person.timezone in digest.text
+    assert digest.html and "<html>" in digest.html
+
+
+def test_small_teams_and_departments_get_no_figures(make_world: Callable[..., World]) -> None:
+    # Eight people a department, a manager with 7 reports: with min_group_size 9 nothing is shown.
+    world = make_world(rules(min_group_size=9), make_org(per_dept=8))
+    world.engine.run_once()
+    managers = [m for m in world.sender.sent if m.key.startswith("manager/")]
+    assert managers and all("fewer than 9 people" in m.text for m in managers)
+    admin = next(m for m in world.sender.sent if m.key.startswith("admin/"))
+    assert "%" not in admin.text.split("Holds:")[0].split("contact):")[1]
+    assert "not shown" in admin.text
+
+
+def test_large_enough_groups_are_shown(make_world: Callable[..., World]) -> None:
+    world = make_world(rules(min_group_size=5), make_org(per_dept=8))
+    world.engine.run_once()
+    manager = next(m for m in world.sender.sent if m.key.startswith("manager/"))
+    assert "h a week" in manager.text
+    admin = next(m for m in world.sender.sent if m.key.startswith("admin/"))
+    assert "Legal / Sales" in admin.text and "DRIFTING" in admin.text
+
+
+def test_opted_out_people_get_no_digest(make_world: Callable[..., World]) -> None:
+    world = make_world(rules())
+    org = world.engine.org()
+    target = "legal1@example.org"
+    world.store.add_opt_out(org.pseudonym[target])
+    world.engine.run_once()
+    assert all(m.to != target for m in world.sender.sent if m.key.startswith("person/"))
