@@ -1,0 +1,110 @@
+"""`rules explain` and `rules diff` through the CLI, on the golden organisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+from rules.loader import load_rules_text
+from rules.whatif import simulate
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+DATA = GOLDEN / "defaults" / "data"
+AS_OF = "2024-06-03"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_diff_shows_added_and_removed_suggestions(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    new = tmp_path / "new.yaml"
+    old.write_text("# defaults\n")
+    new.write_text("participants:\n  opt_out: [alf@example.com]\npairing:\n  per_seam_per_week: 1\n")
+    code, output = run("rules", "diff", str(old), str(new), "--data", str(DATA), "--as-of", AS_OF)
+    assert code == 0, output
+    assert output.startswith("As of 2024-06-03: 3 suggestion(s) before, 1 after\n")
+    assert "People left out\n  + alf@example.com: opted out\n" in output
+    assert "  - alf@example.com + bea@example.com (reconnect, Legal / Trading" in output
+    assert "(1 unchanged)" in output
+
+
+def test_diff_of_identical_rules_says_no_change(tmp_path: Path) -> None:
+    same = tmp_path / "same.yaml"
+    same.write_text("extends: gentle\n")
+    code, output = run("rules", "diff", str(same), str(same), "--data", str(DATA), "--as-of", AS_OF)
+    assert code == 0
+    assert "Suggestions\n  no change\n  (3 unchanged)\n" in output
+
+
+def test_diff_reports_mode_and_seam_changes(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    new = tmp_path / "new.yaml"
+    old.write_text("")
+    new.write_text("seams:\n  ignore_pairs: [Legal / Trading]\nmeetings:\n  mode: invite\n")
+    _, output = run("rules", "diff", str(old), str(new), "--data", str(DATA), "--as-of", AS_OF)
+    assert "Flagged seams\n  - Legal / Trading\n" in output
+    assert "Mode: suggest -> invite" in output
+
+
+def test_explain_refuses_bad_rules_with_located_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("participants:\n  exclude_departments: [Legl]\n")
+    code, output = run("rules", "explain", str(bad), "--data", str(DATA), "--as-of", AS_OF)
+    assert code == 2
+    assert f"{bad}:2:25: participants.exclude_departments[0]: unknown department 'Legl' " \
+           "(did you mean 'Legal'?)" in output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--as-of", "June"], "--as-of expects a date like 2024-06-03, got 'June'"),
+    (["--as-of", AS_OF, "--history", "missing.jsonl"], "cannot read missing.jsonl"),
+])
+def test_explain_bad_options(tmp_path: Path, args: list[str], message: str,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules.yaml").write_text("")
+    code, output = run("rules", "explain", "rules.yaml", "--data", str(DATA), *args)
+    assert code == 2 and message in output and "Traceback" not in output
+
+
+def test_bad_history_line_is_located(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("")
+    history = tmp_path / "history.jsonl"
+    history.write_text('{"people": ["ann@example.com", "ben@example.com"], "date": "2024-05-01"}\n'
+                       '{"people": "nobody"}\n')
+    code, output = run("rules", "explain", str(rules), "--data", str(DATA), "--as-of", AS_OF,
+                       "--history", str(history))
+    assert code == 2 and f"{history}:2: expected" in output
+
+
+def test_check_with_data_directory() -> None:
+    code, output = run("rules", "check", str(GOLDEN / "named-pair-thresholds" / "rules.yaml"),
+                       "--data", str(DATA))
+    assert code == 0
+    assert output.startswith("OK: ") and "department names checked against 4 in the data" in output
+
+
+def test_whatif_leaves_the_data_directory_alone() -> None:
+    before = sorted(p.name for p in DATA.iterdir())
+    simulate(load_rules_text("meetings:\n  mode: invite\n", "r.yaml"), DATA, dt.date(2024, 6, 3))
+    assert sorted(p.name for p in DATA.iterdir()) == before
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "agent/pipeline.plan calls peer_circles with the history from before this week's pairs, "
+    "so someone paired this week can also be put in a circle beyond per_person_per_week"))
+def test_circle_and_pair_together_respect_the_weekly_cap() -> None:
+    rules = load_rules_text("extends: leadership-peers\npairing:\n  circles:\n    size: 4\n", "r.yaml")
+    outcome = simulate(rules, DATA, dt.date(2024, 6, 3))
+    counts = Counter(e for item in outcome.plans for e in item.suggestion.emails)
+    assert max(counts.values()) <= rules.pairing.per_person_per_week, counts
