@@ -1,0 +1,196 @@
+"""Benchmark: ingest and analyse a large organisation from a data directory.
+
+    python bench/analyze.py [--people 10000] [--weeks 52] [--out bench/out]
+
+Writes (once, then reuses) a demo organisation as a data directory, then
+measures in separate processes, each with its own peak memory:
+
+1. bare pass: only parse every line of messages.jsonl and events.jsonl
+   (json + datetime) — the floor no ingest can beat;
+2. ingest: read the directory into the pseudonymised ledger;
+3. analyse: drift, lapsed ties, trends, matching and slots;
+4. one more week: append a week of mail and meetings, then sync and
+   analyse again incrementally.
+
+Targets (issue 3): ingest + analyse ≤ 30 s and ≤ 1 GiB peak, within 5× of
+the bare pass; one more week ≤ 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+KEY = b"benchmark-key-0123456789abcdef"
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _in_child(target: Any, *args: Any) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_runner, args=(queue, target, args))
+    process.start()
+    result = queue.get()
+    process.join()
+    if "error" in result:
+        raise SystemExit(result["error"])
+    return result
+
+
+def _runner(queue: Any, target: Any, args: tuple[Any, ...]) -> None:
+    try:
+        queue.put(target(*args))
+    except BaseException as exc:  # report, do not hang the parent
+        import traceback
+
+        queue.put({"error": "".join(traceback.format_exception(exc))})
+
+
+def bare_pass(data: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    lines = 0
+    for name in ("messages.jsonl", "events.jsonl"):
+        with open(Path(data) / name, "rb") as handle:
+            for raw in handle:
+                record = json.loads(raw)
+                dt.datetime.fromisoformat(record.get("date") or record["start"])
+                lines += 1
+    return {"seconds": time.perf_counter() - start, "lines": lines, "peak_mib": peak_mib()}
+
+
+def _engine_parts(data: str, state: str) -> tuple[Any, ...]:
+    from agent import pipeline
+    from agent.ledger import LedgerFiles
+    from agent.pseudonym import Pseudonymiser
+    from agent.store import TinyStore
+    from connectors.registry import FilesSettings, build_connectors
+    from rules.model import Rules
+
+    rules = Rules()
+    pseudo = Pseudonymiser(KEY)
+    connectors = build_connectors(FilesSettings(type="files", path=Path(data),
+                                                outbox=Path(state) / "outbox"))
+    org = pipeline.load_org(connectors.directory.people(), pseudo)
+    ledger = LedgerFiles(Path(state) / "ledger", pseudo, rules.signals)
+    store = TinyStore(Path(state) / "store")
+    return pipeline, rules, connectors, org, ledger, store
+
+
+def ingest_and_analyse(data: str, state: str, as_of: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    pipeline, rules, connectors, org, ledger, store = _engine_parts(data, state)
+    now = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), tzinfo=dt.UTC)
+    report = pipeline.sync(connectors, ledger, store, org, now)
+    t1 = time.perf_counter()
+    analysis = pipeline.analyse(ledger, org, rules, now.date())
+    excluded = pipeline.exclusions(org, rules, set())
+    plans = pipeline.plan(analysis, org, rules, pipeline.History(), excluded,
+                          connectors.calendar.busy, now)
+    t2 = time.perf_counter()
+    return {
+        "ingest_seconds": t1 - t0, "analyse_seconds": t2 - t1, "peak_mib": peak_mib(),
+        "read": report.stats.read, "counted": report.stats.counted,
+        "drifting": [list(d) for d in analysis.drifting], "suggestions": len(plans),
+        "pairs": len(analysis.seams), "ledger_mib": _size_mib(Path(state) / "ledger"),
+    }
+
+
+def _size_mib(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def one_more_week(data: str, state: str, as_of: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    pipeline, rules, connectors, org, ledger, store = _engine_parts(data, state)
+    now = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), tzinfo=dt.UTC)
+    report = pipeline.sync(connectors, ledger, store, org, now)
+    analysis = pipeline.analyse(ledger, org, rules, now.date())
+    return {"seconds": time.perf_counter() - t0, "read": report.stats.read, "new": report.new,
+            "drifting": len(analysis.drifting), "peak_mib": peak_mib()}
+
+
+def append_week(data: Path, as_of: dt.date) -> int:
+    """Copy the last full week's lines, a week later, with new ids."""
+    first = as_of - dt.timedelta(days=7)
+    added = 0
+    for name, key in (("messages.jsonl", "date"), ("events.jsonl", "start")):
+        path = data / name
+        fresh = []
+        with open(path, "rb") as handle:
+            for raw in handle:
+                record = json.loads(raw)
+                when = dt.datetime.fromisoformat(record[key])
+                if record.get("rrule") or not (first <= when.date() < as_of):
+                    continue
+                shift = dt.timedelta(days=7)
+                record["id"] = f"{record['id']}+1w"
+                record[key] = (when + shift).isoformat()
+                if "end" in record:
+                    record["end"] = (dt.datetime.fromisoformat(record["end"]) + shift).isoformat()
+                fresh.append(json.dumps(record))
+        with open(path, "a") as handle:
+            handle.write("\n".join(fresh) + "\n")
+        added += len(fresh)
+    return added
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+
+    from connectors.demo import generate
+
+    data = args.out / f"org-{args.people}x{args.weeks}"
+    state = args.out / "state"
+    as_of = dt.date(2026, 11, 23)
+    if not (data / "truth.json").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        t = time.perf_counter()
+        generate(data, people=args.people, weeks=args.weeks, seed=args.seed, as_of=as_of)
+        print(f"generated {data} in {time.perf_counter() - t:.1f} s")
+    else:  # drop a week appended by an earlier run
+        shutil.rmtree(data)
+        generate(data, people=args.people, weeks=args.weeks, seed=args.seed, as_of=as_of)
+    shutil.rmtree(state, ignore_errors=True)
+    sizes = {p.name: p.stat().st_size / 2**20 for p in data.glob("*.jsonl")}
+    print("data: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in sizes.items()))
+
+    bare = _in_child(bare_pass, str(data))
+    print(f"bare pass:   {bare['seconds']:6.1f} s  {bare['lines']:,} lines  peak {bare['peak_mib']:.0f} MiB")
+    full = _in_child(ingest_and_analyse, str(data), str(state), as_of.isoformat())
+    total = full["ingest_seconds"] + full["analyse_seconds"]
+    print(f"ingest:      {full['ingest_seconds']:6.1f} s  {full['read']:,} interactions read, "
+          f"{full['counted']:,} counted; ledger {full['ledger_mib']:.0f} MiB on disk")
+    print(f"analyse:     {full['analyse_seconds']:6.1f} s  {full['pairs']} department pairs, "
+          f"{len(full['drifting'])} drifting, {full['suggestions']} suggestions")
+    print(f"ingest+analyse: {total:.1f} s (target ≤ 30), peak {full['peak_mib']:.0f} MiB "
+          f"(target ≤ 1024), {total / bare['seconds']:.1f}× the bare pass (target ≤ 5)")
+    added = append_week(data, as_of)
+    later = as_of + dt.timedelta(days=7)
+    week = _in_child(one_more_week, str(data), str(state), later.isoformat())
+    print(f"one more week: {week['seconds']:.2f} s for {added:,} appended lines "
+          f"({week['read']:,} read, {week['new']:,} new; target ≤ 3 s), peak {week['peak_mib']:.0f} MiB")
+    ok = total <= 30 and full["peak_mib"] <= 1024 and total <= 5 * bare["seconds"] and week["seconds"] <= 3
+    print("targets met" if ok else "TARGETS MISSED")
+
+
+if __name__ == "__main__":
+    main()
