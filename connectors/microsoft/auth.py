@@ -17,7 +17,7 @@ from typing import Any
 import msal
 import requests
 
-from agent.errors import ConnectorError
+from agent.errors import ConfigError, ConnectorError
 from agent.fileio import write_private
 from connectors.microsoft.settings import MicrosoftSettings
 
@@ -76,6 +76,13 @@ class TokenProvider:
                 result = app.acquire_token_for_client(scopes=[self._settings.scope])
             except requests.RequestException as exc:
                 raise ConnectorError(f"cannot reach the sign-in service: {_short(exc)}") from None
+            except Exception as exc:  # msal/PyJWT signing errors have no common base class
+                if self._settings.certificate_file is None:
+                    raise
+                raise ConfigError(
+                    f"certificate_file {self._settings.certificate_file} cannot sign the sign-in "
+                    f"request ({type(exc).__name__}); it must hold an RSA private key"
+                ) from None
             self._persist()
         if "access_token" not in result:
             code = result.get("error", "unknown_error")

@@ -73,7 +73,7 @@ def test_retry_after_is_really_honoured(fake: FakeGraph) -> None:
     fake.faults.append(Fault(DELTA, 429, times=1, retry_after="1"))
     cal = _really_sleeping(fake)
     start = time.monotonic()
-    chunks, _ = drain(cal.read(team, {}))  # type: ignore[union-attr]
+    chunks, _ = drain(cal.read(team, {}))
     assert time.monotonic() - start >= 1.0
     assert sum(len(c.interactions) for c in chunks) == 2
     assert fake.early_returns == 0
@@ -96,8 +96,8 @@ def test_403_names_the_missing_permission(fake: FakeGraph, connect: Build) -> No
         drain(connect().mail.read(team, {}))  # type: ignore[union-attr]
     fake.roles = {"User.Read.All", "Calendars.Read"}
     fake.revoke_tokens()
-    hold = Hold(hold_id_for("x"), team[0].email, (team[0].email, team[1].email), T0, T0 + dt.timedelta(minutes=30),
-                "t", "d")
+    hold = Hold(hold_id_for("x"), team[0].email, (team[0].email, team[1].email), T0,
+                T0 + dt.timedelta(minutes=30), "t", "d")
     with pytest.raises(PermissionMissing, match=r"Calendars\.ReadWrite"):
         connect().calendar.place(hold)  # type: ignore[union-attr]
 
@@ -138,7 +138,7 @@ def test_duplicate_transaction_id_returns_the_first_event(fake: FakeGraph, conne
     assert cal is not None
     body = {"subject": "x", "start": {"dateTime": "2026-03-04T10:00:00", "timeZone": "UTC"},
             "end": {"dateTime": "2026-03-04T10:30:00", "timeZone": "UTC"}, "transactionId": "t-1"}
-    client = cal._client  # the same Graph client the connector uses
+    client = cal._client  # type: ignore[attr-defined]  # the connector's own Graph client
     first = client.call(Call("POST", f"users/{a.email}/events", a.email, "Calendars.ReadWrite", body=body))
     second = client.call(Call("POST", f"users/{a.email}/events", a.email, "Calendars.ReadWrite", body=body))
     assert first.body["id"] == second.body["id"] and fake.tenant.creates == 1
