@@ -101,6 +101,7 @@ class Fault:
     reason: str = "backendError"
     delay: float = 0.0
     drop: bool = False
+    land: bool = False  # with drop: carry the request out first, then cut the connection
     where: str = "any"
     seen: int = 0
     fired: int = 0
@@ -402,7 +403,7 @@ class FakeGoogle:
         line = f"{method} {target}"
         self.log.append(line)
         fault = self.fault_for(line, where)
-        if fault is not None:
+        if fault is not None and not fault.land:
             answer = self.apply_fault(fault)
             if answer is not None:
                 return answer
@@ -413,7 +414,10 @@ class FakeGoogle:
             return error(401, "Request had invalid authentication credentials.", "authError")
         path = urllib.parse.unquote(url.path)
         with self.lock:
-            return self._route(method, path, query, body, token)
+            answer = self._route(method, path, query, body, token)
+        if fault is not None and fault.land:
+            self.apply_fault(fault)
+        return answer
 
     def _route(self, method: str, path: str, q: dict[str, list[str]], body: bytes,
                token: Token) -> Answer:
