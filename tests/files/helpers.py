@@ -61,7 +61,7 @@ def sent_digests(outbox: Path) -> list[OutgoingMessage]:
         html = msg.get_body(("html",))
         found.append(OutgoingMessage(
             str(msg[FilesSender.KEY_HEADER]), str(msg["To"]), str(msg["Subject"]),
-            text.get_content() if text else "",  # type: ignore[attr-defined]
-            html.get_content() if html else None,  # type: ignore[attr-defined]
+            text.get_content() if text else "",
+            html.get_content() if html else None,
             str(msg["From"])))
     return found
