@@ -251,7 +251,15 @@ def plan(
     week_key = f"week-{week}"
     suggestions = match_pairs(analysis.drifting, members, lapsed, history, rules.pairing,
                               now.date(), week_key)
-    suggestions += peer_circles(eligible, history, rules.pairing, week, week_key)
+    # Circles come after pairs and must see them: a person paired this week
+    # has used part of their weekly and monthly allowance.
+    after_pairs = replace(history, this_week=dict(history.this_week),
+                          last_28_days=dict(history.last_28_days))
+    for suggestion in suggestions:
+        for email in suggestion.emails:
+            after_pairs.this_week[email] = after_pairs.this_week.get(email, 0) + 1
+            after_pairs.last_28_days[email] = after_pairs.last_28_days.get(email, 0) + 1
+    suggestions += peer_circles(eligible, after_pairs, rules.pairing, week, week_key)
     emails = sorted({e for s in suggestions for e in s.emails})
     busy: dict[str, list[Busy]] = {e: [] for e in emails}
     if busy_lookup is not None and emails:

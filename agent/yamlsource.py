@@ -263,6 +263,23 @@ def _readable(error: Any) -> str:
     return message
 
 
+def _without_tags(loc: list[str | int], data: Any) -> list[str | int]:
+    """Drop the union member names pydantic adds to a location (``source.files.path``)."""
+    out: list[str | int] = []
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif isinstance(data, dict) and isinstance(part, str) and not last:
+            continue  # a tag: the data has no such key here
+        else:
+            data = None
+        out.append(part)
+    return out
+
+
 def validation_problems(
     exc: ValidationError, located: Located, model: type[BaseModel]
 ) -> list[Problem]:
@@ -272,6 +289,7 @@ def validation_problems(
         loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         # pydantic puts union/tagged tags in loc; keep only path parts that exist in the data
         loc = [p for p in loc if not (isinstance(p, str) and "[" in p)]
+        loc = _without_tags(loc, located.data)
         dotted = dotted_path(loc)
         kind = error["type"]
         if kind == "extra_forbidden":
