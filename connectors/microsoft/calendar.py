@@ -147,7 +147,7 @@ class MicrosoftCalendar(Calendar):
             body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         self._client.call(Call("POST", f"users/{self._user(hold.organizer)}/events",
                                hold.organizer, WRITE, body=body))
-        log.info("placed hold %s", hold.id)
+        log.debug("placed hold %s", hold.id)
 
     def state(self, hold: Hold) -> HoldState:
         event = self._find(hold)
