@@ -45,6 +45,26 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
 GMAIL_UNITS = {"get": 5, "list": 5, "history": 2, "profile": 1, "send": 100}
 
 
+class _Http(httplib2.Http):
+    """httplib2 with request bodies as bytes.
+
+    http.client sends headers and a bytes body in one write but a str body in
+    a second one, and that second small write waits on the server's delayed
+    ACK (Nagle): about 40 ms lost on every POST, batches included.
+    """
+
+    def request(self, uri: str, method: str = "GET", body: Any = None,
+                headers: Any = None, redirections: int = httplib2.DEFAULT_MAX_REDIRECTS,
+                connection_type: Any = None) -> Any:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        return super().request(uri, method, body, headers, redirections, connection_type)
+
+
+def new_http(timeout: float) -> httplib2.Http:
+    return _Http(timeout=timeout)
+
+
 class Transient(Exception):
     """A failure worth retrying after a pause (throttling, 5xx, timeouts)."""
 
@@ -200,7 +220,7 @@ class GoogleClient:
         self.quota = UserQuota({"calendar": settings.quota.calendar_per_minute,
                                 "gmail": settings.quota.gmail_units_per_minute}, monotonic,
                                quota_window)
-        self._http = httplib2.Http(timeout=settings.timeout_seconds)
+        self._http = new_http(settings.timeout_seconds)
         self._services: dict[str, Any] = {}
         self._authed: dict[tuple[str, tuple[str, ...]], Any] = {}
 
@@ -224,7 +244,7 @@ class GoogleClient:
         if key not in self._authed:
             creds = self.source.for_user(user, key[1])
             self._authed[key] = google_auth_httplib2.AuthorizedHttp(
-                creds, http=httplib2.Http(timeout=self.settings.timeout_seconds))
+                creds, http=new_http(self.settings.timeout_seconds))
         return self._authed[key]
 
     def _token(self, user: str, scopes: Sequence[str]) -> Any:
