@@ -46,15 +46,15 @@ def fits_person(person: Person, start: dt.datetime, end: dt.datetime, rules: Mee
     """Inside this person's working day and the rules' days and hours, in their own zone."""
     zone = ZoneInfo(person.timezone)
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    if local_start.date() != (local_end - dt.timedelta(microseconds=1)).date():
-        return False
     weekday = local_start.weekday()
     hours = person.working_hours
     if weekday not in hours.weekdays or weekday not in rules.days or weekday in rules.no_meeting_days:
         return False
-    earliest = max(hours.start, rules.hours.start)
-    latest = min(hours.end, rules.hours.end)
-    return earliest <= local_start.time() and local_end.time() <= latest and local_end > local_start
+    day = local_start.date()
+    # Compare whole local datetimes: a meeting ending at midnight ends on the next day.
+    earliest = dt.datetime.combine(day, max(hours.start, rules.hours.start), tzinfo=zone)
+    latest = dt.datetime.combine(day, min(hours.end, rules.hours.end), tzinfo=zone)
+    return earliest <= local_start and local_end <= latest
 
 
 def is_free(busy: Sequence[Busy], start: dt.datetime, end: dt.datetime, buffer: dt.timedelta) -> bool:

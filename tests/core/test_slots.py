@@ -83,5 +83,18 @@ def test_any_slot_found_respects_every_limit(zones: list[str], starts: list[int]
         local = slot.start.astimezone(ZoneInfo(p.timezone))
         assert local.weekday() in p.working_hours.weekdays
         assert p.working_hours.start <= local.time()
-        assert slot.end.astimezone(ZoneInfo(p.timezone)).time() <= p.working_hours.end
+        zone = ZoneInfo(p.timezone)
+        end_of_day = dt.datetime.combine(local.date(), p.working_hours.end, tzinfo=zone)
+        assert slot.end.astimezone(zone) <= end_of_day
         assert is_free(busy[p.email], slot.start, slot.end, dt.timedelta(minutes=buffer))
+
+
+def test_a_meeting_ending_at_midnight_is_not_inside_the_day() -> None:
+    ny = person("a@x", "America/New_York")
+    start = dt.datetime(2026, 11, 26, 4, 30, tzinfo=dt.UTC)  # 23:30 in New York
+    assert not fits_person(ny, start, start + dt.timedelta(minutes=30), Meetings())
+    late = Meetings.model_validate({"hours": "00:00-24:00"})
+    owl = Person("o@x", "D", timezone="UTC", working_hours=WorkingHours(frozenset(range(7)),
+                                                                      dt.time(0), dt.time(23, 59, 59)))
+    midnight = dt.datetime(2026, 11, 26, 23, 30, tzinfo=dt.UTC)
+    assert not fits_person(owl, midnight, midnight + dt.timedelta(minutes=30), late)
