@@ -114,9 +114,11 @@ class TrialSource:
             info["token_uri"] = token_uri
         self._file = token_file
         try:
-            self._creds = user_credentials.Credentials.from_authorized_user_info(info)
+            creds = user_credentials.Credentials.from_authorized_user_info(info)
         except ValueError as exc:
             raise ConfigError(f"OAuth token file {token_file} is incomplete: {exc}") from None
+        # from_authorized_user_info always names Google's endpoint; keep an override.
+        self._creds = creds.with_token_uri(token_uri) if token_uri else creds
 
     def client_id(self) -> str:
         return self._creds.client_id or ""
