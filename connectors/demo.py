@@ -410,7 +410,7 @@ class _Generator:
                 self.drifting.append(p)
         drifting = set(self.drifting)
         self.stable = [p for p in healthy if p not in drifting][:6]
-        self.severity = {p: float(rng.uniform(0.62, 0.8)) for p in self.drifting}
+        self.severity = {p: float(rng.uniform(0.65, 0.8)) for p in self.drifting}
         self.lapsed: dict[int, set[int]] = {}
         for pair in self.drifting:
             # the seam's severity decides how many of its standing ties go silent
@@ -649,9 +649,17 @@ class _Generator:
         count = int(rng.poisson(0.6 * n * level))
         senders = rng.integers(0, n, count)
         receivers = rng.integers(0, n, count)
-        for s, r in zip(senders, receivers, strict=True):
-            if s != r:
-                self._mail(mail, week, int(s), [int(r)])
+        dept = self.org.dept
+        keep = rng.random(count)
+        for k in range(count):
+            s, r = int(senders[k]), int(receivers[k])
+            if s == r:
+                continue
+            if week >= self.drift_week and self.severity:
+                pair = (min(dept[s], dept[r]), max(dept[s], dept[r]))
+                if keep[k] < self.severity.get(pair, 0.0):
+                    continue  # a drifting seam is quieter in every way
+            self._mail(mail, week, s, [r])
         # external correspondents: counted by nobody, but real exports are full of them
         for _ in range(int(rng.poisson(0.4 * n * level))):
             s = int(rng.integers(n))
