@@ -40,6 +40,8 @@ from rules.model import Signals
 log = logging.getLogger(__name__)
 
 WEEK_EPOCH = dt.date(1970, 1, 5)  # a Monday
+_EPOCH_SECONDS = 4 * 86_400  # 1970-01-05 00:00 UTC
+_WEEK_SECONDS = 7 * 86_400
 SCHEMA = 1
 
 
@@ -200,16 +202,12 @@ class LedgerFiles:
 
     # --- adding ------------------------------------------------------------------
     def person_id(self, email: str) -> int:
-        found = self._email_ids.get(email)
-        if found is not None:
-            return found
         pseudonym = self._pseudo.person(email)
         index = self._index.get(pseudonym)
         if index is None:
             index = len(self.people)
             self.people.append(pseudonym)
             self._index[pseudonym] = index
-        self._email_ids[email] = index
         return index
 
     def id_of(self, email: str) -> int | None:
@@ -219,32 +217,61 @@ class LedgerFiles:
     def add(
         self, interactions: Iterable[Interaction], members: Mapping[str, object], now: dt.datetime
     ) -> AddStats:
-        """Buffer interactions between ``members`` (e-mail keyed); ``commit`` makes them durable."""
+        """Buffer interactions between ``members`` (e-mail keyed); ``commit`` makes them durable.
+
+        This loop runs once per message in the organisation's history, so it
+        is written for speed: ids are looked up in one prepared dict, and the
+        common case (a message between a few people) skips ``weigh``.
+        """
         stats = AddStats()
         batch, signals = self._batch, self.signals
-        person_id, digest_of = self.person_id, self._pseudo.interaction
+        ids_of = self._member_ids(members)
+        digest_of = self._pseudo.interaction
+        append_row, append_a, append_b = batch.row.append, batch.a.append, batch.b.append
+        append_w, append_digest, append_week = batch.weight.append, batch.digest.append, batch.week.append
+        email_kind, broadcast, mail_weight = InteractionKind.EMAIL, signals.broadcast_size, signals.mail_weight
+        now_ts = now.timestamp()
+        read = counted = ignored = pending = 0
         for item in interactions:
-            stats.read += 1
-            ids = [person_id(p) for p in item.participants if p in members]
-            digest = digest_of(f"{item.kind.value}:{item.id}")
-            if item.start > now and item.kind is InteractionKind.MEETING:
-                self._defer(str(digest), item, ids)
-                stats.pending += 1
-                continue
-            contributions = weigh(item, ids, signals)
+            read += 1
+            ids = [ids_of[p] for p in item.participants if p in ids_of]
+            start_ts = item.start.timestamp()
+            if item.kind is email_kind:
+                if item.size > broadcast or item.cancelled or len(ids) < 2:
+                    ignored += 1
+                    continue
+                sender = ids[0]
+                share = mail_weight / max(1, item.size)
+                contributions = [(sender, r, share) if sender < r else (r, sender, share)
+                                 for r in dict.fromkeys(ids[1:]) if r != sender]
+                digest = digest_of("email:" + item.id)
+            else:
+                digest = digest_of("meeting:" + item.id)
+                if start_ts > now_ts:
+                    self._defer(str(digest), item, ids)
+                    pending += 1
+                    continue
+                contributions = weigh(item, ids, signals)
             if not contributions:
-                stats.ignored += 1
+                ignored += 1
                 continue
             row = len(batch.digest)
-            batch.digest.append(digest)
-            batch.week.append(week_of(item.start))
+            append_digest(digest)
+            append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
             for a, b, w in contributions:
-                batch.row.append(row)
-                batch.a.append(a)
-                batch.b.append(b)
-                batch.weight.append(w)
-            stats.counted += 1
+                append_row(row)
+                append_a(a)
+                append_b(b)
+                append_w(w)
+            counted += 1
+        stats.read, stats.counted, stats.ignored, stats.pending = read, counted, ignored, pending
         return stats
+
+    def _member_ids(self, members: Mapping[str, object]) -> dict[str, int]:
+        """Ledger ids of the organisation's people, pseudonymised once per cycle."""
+        if self._email_ids.keys() != members.keys():
+            self._email_ids = {email: self.person_id(email) for email in members}
+        return self._email_ids
 
     def _defer(self, key: str, item: Interaction, ids: list[int]) -> None:
         if item.cancelled:

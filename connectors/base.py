@@ -68,9 +68,12 @@ class InteractionKind(StrEnum):
     EMAIL = "email"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Interaction:
-    """One meeting occurrence or one message, as metadata only.
+    """One meeting occurrence or one message, as metadata only. Treat as immutable.
+
+    (Not ``frozen``: connectors create millions of these, and a frozen
+    dataclass costs several times more to construct.)
 
     ``participants`` holds the people who took part, organiser or sender first,
     without those who declined. ``size`` is the full audience (invitees or
