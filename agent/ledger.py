@@ -229,7 +229,8 @@ class LedgerFiles:
         digest_of = self._pseudo.interaction
         append_row, append_a, append_b = batch.row.append, batch.a.append, batch.b.append
         append_w, append_digest, append_week = batch.weight.append, batch.digest.append, batch.week.append
-        email_kind, broadcast, mail_weight = InteractionKind.EMAIL, signals.broadcast_size, signals.mail_weight
+        email_kind = InteractionKind.EMAIL
+        broadcast, mail_weight = signals.broadcast_size, signals.mail_weight
         now_ts = now.timestamp()
         read = counted = ignored = pending = 0
         for item in interactions:

@@ -268,9 +268,9 @@ def _without_tags(loc: list[str | int], data: Any) -> list[str | int]:
     out: list[str | int] = []
     for index, part in enumerate(loc):
         last = index == len(loc) - 1
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        inside_dict = isinstance(data, dict) and part in data
+        inside_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if inside_dict or inside_list:
             data = data[part]
         elif isinstance(data, dict) and isinstance(part, str) and not last:
             continue  # a tag: the data has no such key here
