@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,7 @@ def to_graph_time(moment: dt.datetime) -> dict[str, str]:
     return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
 
 
+@functools.lru_cache(maxsize=256)
 def zone(name: str) -> dt.tzinfo:
     """An IANA zone from an IANA or a Windows zone name (Exchange uses both)."""
     iana = iana_zone(name)

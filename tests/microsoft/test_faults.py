@@ -142,3 +142,18 @@ def test_duplicate_transaction_id_returns_the_first_event(fake: FakeGraph, conne
     first = client.call(Call("POST", f"users/{a.email}/events", a.email, "Calendars.ReadWrite", body=body))
     second = client.call(Call("POST", f"users/{a.email}/events", a.email, "Calendars.ReadWrite", body=body))
     assert first.body["id"] == second.body["id"] and fake.tenant.creates == 1
+
+
+def test_no_mailbox_gets_more_than_four_requests_at_once(fake: FakeGraph, connect: Build) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    a, b = people(fake, 2)
+    hold = Hold(hold_id_for("busy"), a.email, (a.email, b.email), T0, T0 + dt.timedelta(minutes=30),
+                "t", "d")
+    fake.faults.append(Fault(r"GET /users/[^/]+/events$", 0, times=12, delay=0.2))
+    cal = connect().calendar
+    assert cal is not None
+    with ThreadPoolExecutor(12) as pool:
+        states = list(pool.map(lambda _: cal.state(hold), range(12)))
+    assert not any(s.exists for s in states)
+    assert fake.max_in_flight[a.email] == 4
