@@ -197,11 +197,10 @@ class GraphClient:
             try:
                 resp = self._send(method, url, body, headers, mailboxes)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                connect_failed = isinstance(exc, requests.ConnectTimeout) or (
-                    isinstance(exc, requests.ConnectionError)
-                    and not isinstance(exc, requests.ReadTimeout)
-                )
-                if attempt >= self.settings.max_retries or not (repeatable or connect_failed):
+                # Only a failed connect proves the request never left; anything later may
+                # have been carried out, so a call that is unsafe to repeat is not repeated.
+                never_sent = isinstance(exc, requests.ConnectTimeout)
+                if attempt >= self.settings.max_retries or not (repeatable or never_sent):
                     raise ConnectorError(
                         f"Microsoft Graph did not answer {method} {_path(url)}: "
                         f"{type(exc).__name__}"

@@ -157,3 +157,16 @@ def test_no_mailbox_gets_more_than_four_requests_at_once(fake: FakeGraph, connec
         states = list(pool.map(lambda _: cal.state(hold), range(12)))
     assert not any(s.exists for s in states)
     assert fake.max_in_flight[a.email] == 4
+
+
+def test_a_send_that_timed_out_is_not_sent_again(fake: FakeGraph, connect: Build) -> None:
+    from connectors.base import OutgoingMessage
+
+    a, _ = people(fake, 2)
+    fake.faults.append(Fault(r"POST /users/[^/]+/sendMail", 0, times=1, delay=0.6))
+    sender = connect(timeout_seconds=0.2, mail_from=a.email).sender
+    assert sender is not None
+    with pytest.raises(ConnectorError, match="did not answer"):
+        sender.send(OutgoingMessage("k1", a.email, "Your week", "text"))
+    time.sleep(0.7)  # the slow request is carried out after all: once
+    assert len(fake.tenant.sent_mail) == 1
