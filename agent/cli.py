@@ -145,6 +145,38 @@ def _print_cycle(report: CycleReport) -> None:
         console.print(f"[red]rules error (last good rules kept):[/] {line}")
 
 
+def _change_opt_out(config_path: str, email: str, opting_out: bool) -> None:
+    from agent.config import load_config
+    from agent.engine import open_engine
+    from agent.store import lock_store
+
+    config = load_config(Path(config_path))
+    with lock_store(config.store.path):
+        engine = open_engine(config)
+        if opting_out:
+            engine.opt_out(email)
+        else:
+            engine.opt_in(email)
+
+
+@main.command("opt-out")
+@click.argument("email")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+def opt_out(email: str, config_path: str) -> None:
+    """Stop suggestions for EMAIL; their holds are released at the next cycle."""
+    _change_opt_out(config_path, email, True)
+    click.echo(f"{email} opted out; their holds are released at the next cycle")
+
+
+@main.command("opt-in")
+@click.argument("email")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+def opt_in(email: str, config_path: str) -> None:
+    """Undo an opt-out for EMAIL."""
+    _change_opt_out(config_path, email, False)
+    click.echo(f"{email} takes part again")
+
+
 @main.command()
 @click.option("--people", default=200, show_default=True, help="How many people.")
 @click.option("--weeks", default=40, show_default=True, help="Weeks of history.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -24,19 +23,14 @@ _DIR = click.Path(path_type=Path, file_okay=False, exists=True)
 
 
 def data_departments(data_dir: Path) -> set[str]:
-    """Department names in a data directory's people.csv (the ``department`` column)."""
-    people = data_dir / "people.csv"
-    try:
-        with people.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if "department" not in (reader.fieldnames or []):
-                raise BridgeworkError(f"{people}:1: no 'department' column in the header")
-            names = ((row["department"] or "").strip() for row in reader)
-            return {name for name in names if name}
-    except OSError as exc:
-        raise BridgeworkError(f"cannot read {people}: {exc.strerror}") from None
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise BridgeworkError(f"{people}: not a readable CSV file ({exc})") from None
+    """Department names in a data directory's people.csv, read by the files connector."""
+    from connectors.files import FilesDirectory
+
+    directory = FilesDirectory(data_dir / "people.csv")
+    names = {person.department for person in directory.people()}
+    if not names and directory.problems:
+        raise BridgeworkError(f"no departments read: {directory.problems[0]}")
+    return names
 
 
 def _summary(path: Path, rules: Rules, departments: set[str] | None) -> str:

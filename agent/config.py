@@ -42,6 +42,11 @@ class SecretSettings(_Strict):
 class DigestSettings(_Strict):
     sender: str = Field("bridgework@localhost", description="From address of digests")
     enabled: bool = True
+    opt_out_address: str | None = Field(
+        None,
+        description="a mail to this address opts its sender out (seen in mail metadata only; "
+        "e.g. bridgework+stop@example.org)",
+    )
 
 
 class DaemonSettings(_Strict):

@@ -111,8 +111,10 @@ class CycleReport:
 class Engine:
     def __init__(self, connectors: Connectors, store: Store, ledger: LedgerFiles,
                  pseudonymiser: Pseudonymiser, rules: RulesSource, clock: Clock = system_clock,
-                 sender_address: str | None = None, digests_enabled: bool = True) -> None:
+                 sender_address: str | None = None, digests_enabled: bool = True,
+                 opt_out_address: str | None = None) -> None:
         self.digests_enabled = digests_enabled
+        self.opt_out_address = opt_out_address.lower() if opt_out_address else None
         self.connectors = connectors
         self.store = store
         self.ledger = ledger
@@ -128,6 +130,13 @@ class Engine:
         stored = self.store.opt_outs()
         return {e for e, p in org.pseudonym.items() if p in stored}
 
+    def opt_out(self, email: str) -> None:
+        """Record an opt-out (kept as a pseudonym); holds are released at the next upkeep."""
+        self.store.add_opt_out(self.pseudonymiser.person(email.strip().lower()))
+
+    def opt_in(self, email: str) -> None:
+        self.store.remove_opt_out(self.pseudonymiser.person(email.strip().lower()))
+
     def _context(self) -> tuple[pipeline.Org, Rules]:
         org = self.org()
         rules = self.rules_source.current(org.departments)
@@ -137,7 +146,8 @@ class Engine:
     def sync(self, progress: Callable[[str], None] = lambda _: None) -> pipeline.SyncReport:
         org, rules = self._context()
         now = self.clock()
-        report = pipeline.sync(self.connectors, self.ledger, self.store, org, now, progress=progress)
+        report = pipeline.sync(self.connectors, self.ledger, self.store, org, now, progress=progress,
+                               opt_out_address=self.opt_out_address)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
         return report
 
@@ -170,7 +180,7 @@ class Engine:
         org, rules = self._context()
         progress(f"directory: {len(org.people)} people in {len(org.departments)} departments")
         sync_report = pipeline.sync(self.connectors, self.ledger, self.store, org, now,
-                                    progress=progress)
+                                    progress=progress, opt_out_address=self.opt_out_address)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
         upkeep_report = pipeline.upkeep(self.connectors.calendar, self.store, org, rules,
@@ -201,7 +211,7 @@ class Engine:
                 records.append((record, emails))
         data = DigestInput(now.date(), org.people, analysis.seams, analysis.trends, analysis.lapsed,
                            records, excluded, rules, tuple(self.rules_source.errors),
-                           self.sender_address)
+                           self.sender_address, self.opt_out_address)
         sent = 0
         for message in compose(data):
             key = self.pseudonymiser.person(message.key)  # the key names a person: keep it keyed
@@ -224,4 +234,5 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
     ledger = LedgerFiles(store_dir / "ledger", pseudonymiser, Rules().signals)
     connectors = build_connectors(config.source)
     return Engine(connectors, store, ledger, pseudonymiser, rules, clock,
-                  sender_address=config.digest.sender, digests_enabled=config.digest.enabled)
+                  sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
+                  opt_out_address=config.digest.opt_out_address)

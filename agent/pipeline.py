@@ -43,7 +43,16 @@ from agent.matcher import History, Suggestion, match_pairs, peer_circles
 from agent.pseudonym import Pseudonymiser
 from agent.slots import Slot, find_slot, horizon_end
 from agent.store import ACTIVE, Store, SuggestionRecord
-from connectors.base import Busy, Calendar, Connectors, Hold, HoldMode, Person
+from connectors.base import (
+    Busy,
+    Calendar,
+    Connectors,
+    Hold,
+    HoldMode,
+    Interaction,
+    InteractionKind,
+    Person,
+)
 from rules.model import Rules
 
 log = logging.getLogger(__name__)
@@ -82,6 +91,13 @@ class SyncReport:
     stats: AddStats = field(default_factory=AddStats)
     new: int = 0
     resyncs: list[str] = field(default_factory=list)
+    opt_outs: list[str] = field(default_factory=list)  # senders who wrote to the opt-out address
+
+
+def opt_out_senders(interactions: Iterable[Interaction], address: str) -> list[str]:
+    """People who mailed the opt-out address: metadata is enough, no body is read."""
+    return [i.participants[0] for i in interactions
+            if i.kind is InteractionKind.EMAIL and address in i.participants[1:]]
 
 
 def sync(
@@ -93,6 +109,7 @@ def sync(
     *,
     progress: Progress = _quiet,
     commit_every: int = 500_000,
+    opt_out_address: str | None = None,
 ) -> SyncReport:
     """Read new metadata into the ledger; cursors are saved only after their data is."""
     report = SyncReport()
@@ -104,6 +121,11 @@ def sync(
         if source is None:
             continue
         for chunk in source.read(people, cursors):
+            if opt_out_address and name == "mail":
+                for sender in opt_out_senders(chunk.interactions, opt_out_address):
+                    if sender in org.pseudonym:
+                        store.add_opt_out(org.pseudonym[sender])
+                        report.opt_outs.append(sender)
             report.stats.merge(ledger.add(chunk.interactions, org.people, now))
             if chunk.resynced:
                 report.resyncs.append(chunk.cursor_key)

@@ -54,6 +54,7 @@ class DigestInput:
     rules: Rules
     rules_error: Sequence[str] = ()
     sender: str | None = None
+    opt_out_address: str | None = None
 
 
 def _change(trend: PersonTrend) -> int | None:
@@ -88,7 +89,7 @@ def person_digest(person: Person, data: DigestInput) -> OutgoingMessage | None:
     label = week_label(data.today)
     text, html = _render("person", person=person, week_label=label, trend=trend,
                          change=_change(trend) if trend else None, meetings=meetings,
-                         ties=ties[:5])
+                         ties=ties[:5], opt_out_address=data.opt_out_address)
     return OutgoingMessage(f"person/{label}/{person.email}", person.email,
                            f"Your Bridgework week ({label})", text, html, data.sender)
 

@@ -184,3 +184,42 @@ def test_no_drift_no_suggestions(make_world: Callable[..., World]) -> None:
     report = world.engine.run_once()
     assert report.analysis.drifting == []
     assert report.place.placed == []
+
+
+def test_mail_to_the_opt_out_address_opts_the_sender_out(make_world: Callable[..., World]) -> None:
+    from connectors.base import Interaction, InteractionKind
+
+    world = make_world(hold_rules())
+    world.engine.opt_out_address = "stop@bridgework.example"
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    email = world.engine.org().by_pseudonym[record.people[1]]
+    world.connectors.mail.add(Interaction(  # type: ignore[union-attr]
+        "<stop-1@example.org>", InteractionKind.EMAIL, world.clock.now, (email, "stop@bridgework.example"), 1))
+    world.clock.now += dt.timedelta(hours=1)
+    again = world.engine.run_once()
+    assert again.sync.opt_outs == [email]
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "released"
+    assert email in again.excluded and again.excluded[email] == "opted out"
+
+
+def test_cli_opt_out_and_in(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from agent.cli import main
+
+    monkeypatch.setenv("BRIDGEWORK_SECRET_KEY", "cli-opt-out-key-0123456789")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "people.csv").write_text("email,department\na@x.org,Legal\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"source:\n  type: files\n  path: {tmp_path / 'data'}\nstore:\n  path: {tmp_path / 's'}\n")
+    out = CliRunner().invoke(main, ["opt-out", "A@x.org", "--config", str(cfg)])
+    assert out.exit_code == 0, out.output
+    from agent.pseudonym import Pseudonymiser
+    from agent.store import TinyStore
+
+    pseudonym = Pseudonymiser(b"cli-opt-out-key-0123456789").person("a@x.org")
+    assert TinyStore(tmp_path / "s").opt_outs() == {pseudonym}
+    assert b"a@x.org" not in (tmp_path / "s" / "state.json").read_bytes()
+    CliRunner().invoke(main, ["opt-in", "a@x.org", "--config", str(cfg)])
+    assert TinyStore(tmp_path / "s").opt_outs() == set()
