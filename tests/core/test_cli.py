@@ -148,5 +148,5 @@ def test_daemon_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert second.returncode == 2 and "another Bridgework process" in second.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err

@@ -35,7 +35,7 @@ def test_every_problem_is_located(tmp_path: Path) -> None:
 def test_unknown_source_type(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("source:\n  type: lotus-notes\n")
-    with pytest.raises(ConfigError, match="config.yaml:2"):
+    with pytest.raises(ConfigError, match=r"config\.yaml:2"):
         load_config(path)
 
 

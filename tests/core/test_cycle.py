@@ -195,7 +195,8 @@ def test_mail_to_the_opt_out_address_opts_the_sender_out(make_world: Callable[..
     record = report.place.placed[0]
     email = world.engine.org().by_pseudonym[record.people[1]]
     world.connectors.mail.add(Interaction(  # type: ignore[union-attr]
-        "<stop-1@example.org>", InteractionKind.EMAIL, world.clock.now, (email, "stop@bridgework.example"), 1))
+        "<stop-1@example.org>", InteractionKind.EMAIL, world.clock.now,
+        (email, "stop@bridgework.example"), 1))
     world.clock.now += dt.timedelta(hours=1)
     again = world.engine.run_once()
     assert again.sync.opt_outs == [email]

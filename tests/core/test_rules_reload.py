@@ -24,7 +24,8 @@ def test_reload_and_keep_last_good(make_world: Callable[..., World], tmp_path: P
     first = world.engine.run_once()
     assert first.place.placed and first.rules_errors == []
 
-    write(rules_file, "meetings:\n  mode: invite\n  duration: forever\ndigests:\n  admins: [admin@example.org]\n", 2)
+    broken = "meetings:\n  mode: invite\n  duration: forever\ndigests:\n  admins: [admin@example.org]\n"
+    write(rules_file, broken, 2)
     world.clock.now = world.clock.now.replace(day=world.clock.now.day + 7)
     second = world.engine.run_once()
     assert second.rules_errors and "rules.yaml:3:" in second.rules_errors[0]

@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ class TestTinyStore(StoreContract):
             TinyStore(tmp_path / "store")
 
 
-def _hold_lock(path: str, ready: multiprocessing.synchronize.Event, done: multiprocessing.synchronize.Event) -> None:
+def _hold_lock(path: str, ready: Any, done: Any) -> None:
     with lock_store(Path(path)):
         ready.set()
         done.wait(10)
