@@ -111,6 +111,17 @@ bridgework rules diff old.yaml new.yaml --data ./export
 bridgework rules schema > rules.schema.json          # for editor completion
 ```
 
+`explain` and `diff` run the real analysis on the data directory without
+changing anything: every seam flagged or not and why, every person left out
+and the rule that did it, every suggestion with its reason and slot, and who
+would get a digest. `--as-of 2024-06-03` pretends today is that date;
+`--history past.jsonl` adds earlier suggestions (one `{"people": [...],
+"date": "YYYY-MM-DD"}` a line) so caps and cool-down show their effect.
+
+The running agent re-reads the rules file when it changes. A new file with
+mistakes is not used: the last good rules stay in force, the located errors
+are logged, and the admin digest says so.
+
 To build on a shipped preset, name it with `extends`; your file is laid over
 the preset key by key (lists and single values replace the preset's):
 
