@@ -44,4 +44,4 @@ class GmailSender:
         self._client.execute(
             lambda: svc.users().messages().send(userId="me", body={"raw": raw}, fields="id"),
             user=sender, scopes=(auth.GMAIL_SEND,), what=f"sending a digest as {sender}",
-            scope=auth.GMAIL_SEND, api="gmail", units=GMAIL_UNITS["send"])
+            scope=auth.GMAIL_SEND, api="gmail", units=GMAIL_UNITS["send"], unsafe=True)

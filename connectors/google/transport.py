@@ -268,11 +268,14 @@ class GoogleClient:
     # --- single calls -------------------------------------------------------------
     def execute(self, make: Callable[[], HttpRequest], *, user: str, scopes: Sequence[str],
                 what: str, scope: str, api: str | None = None, units: int = 1,
-                expect: tuple[int, ...] = ()) -> Any:
+                expect: tuple[int, ...] = (), unsafe: bool = False) -> Any:
         """Run one call as ``user`` with retries.
 
         Error answers whose status is in ``expect`` raise the HttpError for the
         caller to handle (404, 409, ...); other final ones raise ConnectorError.
+        An ``unsafe`` call (one that must not happen twice, like sending mail) is
+        retried only when Google surely did not carry it out: throttling and 503,
+        never after a timeout or a 500.
         """
         attempt = 0
         while True:
@@ -291,10 +294,16 @@ class GoogleClient:
                 outcome = classify(exc, what, scope, self.settings)
                 if not isinstance(outcome, Transient):
                     raise outcome from None
+                if unsafe and status_of(exc) not in (429, 403, 503):
+                    raise ConnectorError(f"{what} may or may not have happened: HTTP "
+                                         f"{status_of(exc)}; not repeated") from None
                 self._pause(attempt, outcome, what)
-            except Transient as exc:
+            except Transient as exc:  # the token request failed: nothing was sent yet
                 self._pause(attempt, exc, what)
             except TRANSPORT_ERRORS as exc:
+                if unsafe:
+                    raise ConnectorError(f"{what} may or may not have happened "
+                                         f"({type(exc).__name__}); not repeated") from None
                 self._pause(attempt, Transient(f"{what}: {type(exc).__name__} {exc}"), what)
             attempt += 1
 

@@ -196,3 +196,30 @@ def test_user_quota_is_respected(tmp_path: Path) -> None:
         assert len(got) == 40
         assert fake.quota_violations == 0
         assert fake.quota_peak["gmail"] <= 90
+
+
+def test_digest_is_not_sent_twice_after_a_timeout(server: FakeServer, tmp_path: Path) -> None:
+    import time
+
+    from connectors.base import OutgoingMessage
+
+    world = GoogleWorld(server, tmp_path, NOW, timeout_seconds=0.3)
+    folks = _seeded(world)
+    world.fake.inject(Fault("/messages/send", delay=0.6))
+    sender = world.connectors().sender
+    assert sender is not None
+    with pytest.raises(ConnectorError, match="not repeated"):
+        sender.send(OutgoingMessage("k1", folks[0].email, "Your week", "text"))
+    time.sleep(0.5)  # the slow answer lands on the server after we gave up
+    assert len(world.fake.sent) == 1
+
+
+def test_digest_is_resent_after_throttling(gworld: GoogleWorld) -> None:
+    from connectors.base import OutgoingMessage
+
+    folks = _seeded(gworld)
+    gworld.fake.inject(Fault("/messages/send", 429, retry_after="1"))
+    sender = gworld.connectors().sender
+    assert sender is not None
+    sender.send(OutgoingMessage("k1", folks[0].email, "Your week", "text"))
+    assert len(gworld.fake.sent) == 1
