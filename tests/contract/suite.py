@@ -10,18 +10,20 @@ id, because each source names occurrences its own way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import pytest
 
 from agent.errors import NotOurEvent
 from connectors.base import (
+    Calendar,
     Connectors,
     Hold,
     HoldMode,
     Interaction,
     InteractionKind,
+    Mail,
     OutgoingMessage,
     Person,
     Response,
@@ -90,7 +92,8 @@ def _meaning(i: Interaction) -> tuple[dt.datetime, frozenset[str], dt.timedelta]
     return (i.start.astimezone(UTC), frozenset(i.participants), i.duration)
 
 
-def _read_all(source, people, cursors) -> tuple[list[Interaction], dict[str, str]]:  # type: ignore[no-untyped-def]
+def _read_all(source: Calendar | Mail, people: Sequence[Person],
+              cursors: Mapping[str, str]) -> tuple[list[Interaction], dict[str, str]]:
     got: list[Interaction] = []
     new = dict(cursors)
     for chunk in source.read(people, cursors):
