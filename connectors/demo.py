@@ -397,8 +397,13 @@ class _Generator:
             volume[t.pair] += t.rate * 0.1 + (0.25 if t.one_on_one else 0.0)
         for p in pairs:
             volume[p] += self.project_rate[p] * 5 * 4.0
+        steady = {p: 0.0 for p in pairs}
+        for t in self.ties:
+            steady[t.pair] += t.rate * 0.1 + (0.25 if t.one_on_one else 0.0)
+        # drift is planted where standing ties carry most of the contact: a seam that
+        # lives on occasional projects is too erratic to show a change in six weeks
         busy = sorted(pairs, key=lambda p: -volume[p])
-        healthy = [p for p in busy if volume[p] * 26 >= 60]
+        healthy = [p for p in busy if steady[p] * 26 >= 60 and steady[p] >= 0.5 * volume[p]]
         self.drifting: list[tuple[int, int]] = []
         if self.drift and len(healthy) >= 4:
             want = int(rng.integers(2, 4))
@@ -633,6 +638,8 @@ class _Generator:
         rng, members = self.rng, p.members
         if len(members) < 2:
             return
+        if p.pair in self.severity and week >= self.drift_week:
+            level *= 1 - self.severity[p.pair]  # what survives on a drifting seam is thinner
         count = int(rng.poisson(2.5 * len(members) * p.intensity * level))
         for _ in range(count):
             pick = rng.choice(len(members), size=min(len(members), int(rng.integers(2, 4))),

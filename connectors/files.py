@@ -40,6 +40,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import email.utils
+import gc
 import hashlib
 import json
 import logging
@@ -52,7 +53,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
@@ -98,6 +99,7 @@ BUSY_MARGIN = dt.timedelta(days=7)  # longest event busy() expects to overlap it
 MARK_PROPERTY = "X-BRIDGEWORK-MARK"
 _MEETING = InteractionKind.MEETING
 _EMAIL = InteractionKind.EMAIL
+_fromisoformat = dt.datetime.fromisoformat
 _RECORD_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError)
 
 
@@ -341,16 +343,7 @@ def _scan_lines(path: Path, start: int, first_line: int, parse: LineParser,
                 carry = data
                 continue
             carry = data[cut + 1:]
-            at = base
-            for raw in data[:cut].split(b"\n"):
-                line_no += 1
-                if raw and not raw.isspace():
-                    try:
-                        parse(raw, at)
-                    except _RECORD_ERRORS as exc:
-                        if problems is not None:
-                            problems.report(path, line_no, _json_problem(exc))
-                at += len(raw) + 1
+            line_no = _parse_block(path, data[:cut], base, line_no, parse, problems)
             base += cut + 1
             yield base, line_no
         if carry and not carry.isspace():
@@ -361,6 +354,29 @@ def _scan_lines(path: Path, start: int, first_line: int, parse: LineParser,
                     problems.report(path, line_no + 1,
                                     f"incomplete last line: {_json_problem(exc)}")
         yield base, line_no
+
+
+def _parse_block(path: Path, block: bytes, at: int, line_no: int, parse: LineParser,
+                 problems: Problems | None) -> int:
+    """Parse the complete lines of one block; returns the last line number."""
+    # Millions of small objects are created and none of them forms a cycle, so the
+    # cycle collector would only rescan them again and again: pause it per block.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for raw in block.split(b"\n"):
+            line_no += 1
+            if raw and not raw.isspace():
+                try:
+                    parse(raw, at)
+                except _RECORD_ERRORS as exc:
+                    if problems is not None:
+                        problems.report(path, line_no, _json_problem(exc))
+            at += len(raw) + 1
+    finally:
+        if collecting:
+            gc.enable()
+    return line_no
 
 
 def _record(raw: bytes) -> dict[str, Any]:
@@ -382,22 +398,94 @@ def _identifier(value: object) -> str:
 
 
 def message_from_record(rec: Mapping[str, Any]) -> Interaction:
-    """One ``messages.jsonl`` record: sender first, recipients de-duplicated in order."""
+    """One ``messages.jsonl`` record: sender first, recipients de-duplicated in order.
+
+    This runs once per line of exports with millions of lines, so the common
+    shape (strings and lists of strings) takes the short way through.
+    """
     sender = rec["from"]
-    if not isinstance(sender, str) or "@" not in sender:
+    if type(sender) is not str or "@" not in sender:
         raise BadRecord("from is not an address")
     sender = sender.lower()
-    recipients = _lower_all(rec.get("to"), "to")
-    cc = rec.get("cc")
-    if cc:
-        recipients += _lower_all(cc, "cc")
+    to, cc = rec.get("to"), rec.get("cc")
+    if type(to) is list and not cc:
+        recipients = [r.lower() for r in to]
+    else:
+        recipients = _lower_all(to, "to") + _lower_all(cc, "cc")
     unique = dict.fromkeys(recipients)
-    people = (sender, *[r for r in unique if r != sender])
-    return Interaction(_identifier(rec["id"]), _EMAIL, parse_time(rec["date"], "date"),
-                       people, len(unique))
+    size = len(unique)
+    unique.pop(sender, None)
+    date = rec["date"]
+    try:
+        start = _fromisoformat(date)
+    except (TypeError, ValueError):
+        start = parse_time(date, "date")
+    if start.tzinfo is None:
+        raise BadRecord(f"date {date!r} has no UTC offset")
+    ident = rec["id"]
+    if type(ident) is not str or not ident:
+        ident = _identifier(ident)
+    return Interaction(ident, _EMAIL, start, (sender, *unique), size)
 
 
 # --------------------------------------------------------------------------- events
+
+
+class _Recurrence(Protocol):
+    def between(self, after: dt.datetime, before: dt.datetime,
+                inc: bool = False) -> list[dt.datetime]: ...
+
+
+@dataclass(slots=True)
+class _Weekly:
+    """The common rule (every n weeks, maybe UNTIL or COUNT, nothing else) without dateutil.
+
+    dateutil walks every occurrence from the first one on each call; this jumps
+    straight to the window. Adding whole weeks to an aware time keeps its wall
+    clock time, as dateutil does, so daylight saving behaves the same.
+    """
+
+    start: dt.datetime
+    interval: int
+    count: int | None
+    until: dt.datetime | None
+    skip: frozenset[dt.datetime]
+
+    def between(self, after: dt.datetime, before: dt.datetime,
+                inc: bool = False) -> list[dt.datetime]:
+        step = dt.timedelta(weeks=self.interval)
+        # a day's slack absorbs daylight saving; the comparisons below are exact
+        k = max(0, (after - self.start - dt.timedelta(days=1)) // step)
+        out: list[dt.datetime] = []
+        while self.count is None or k < self.count:
+            s = self.start + k * step
+            if s > before or (self.until is not None and s > self.until):
+                break
+            if after <= s <= before and s not in self.skip:
+                out.append(s)
+            k += 1
+        return out
+
+
+_SIMPLE_WEEKLY = re.compile(r"^(?:FREQ=WEEKLY|INTERVAL=\d+|COUNT=\d+|UNTIL=\d{8}T\d{6}Z)$")
+
+
+def _simple_weekly(rule: str, start: dt.datetime,
+                   exdates: list[dt.datetime]) -> _Weekly | None:
+    parts = rule.upper().removeprefix("RRULE:").strip().split(";")
+    if "FREQ=WEEKLY" not in parts or not all(_SIMPLE_WEEKLY.match(p) for p in parts):
+        return None
+    fields = dict(p.split("=", 1) for p in parts)
+    if "COUNT" in fields and "UNTIL" in fields:
+        return None
+    until = None
+    if "UNTIL" in fields:
+        until = dt.datetime.strptime(fields["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    interval = int(fields.get("INTERVAL", "1"))
+    if interval < 1:
+        return None
+    count = int(fields["COUNT"]) if "COUNT" in fields else None
+    return _Weekly(start, interval, count, until, frozenset(exdates))
 
 
 @dataclass(slots=True)
@@ -406,7 +494,7 @@ class _Series:
 
     first: Interaction
     end_offset: dt.timedelta
-    rules: du_rrule.rruleset
+    rules: _Recurrence
 
     def between(self, lo: dt.datetime | None, hi: dt.datetime) -> Iterator[Interaction]:
         """Occurrences starting in ``[lo, hi)`` (from the first one when lo is None)."""
@@ -455,14 +543,19 @@ def _series(meeting: Interaction, rule: object, zone: object, exdates: object) -
             raise BadRecord(f"unknown time zone {zone!r}") from None
         meeting = Interaction(meeting.id, _MEETING, start, meeting.participants, meeting.size,
                               meeting.duration, meeting.cancelled)
+    skip = [parse_time(ex.upper(), "exdate")
+            for ex in (_lower_all(exdates, "exdate") if exdates else [])]
+    weekly = _simple_weekly(rule, start, skip)
+    if weekly is not None:
+        return _Series(meeting, meeting.duration, weekly)
     text = rule if rule.upper().startswith("RRULE:") else f"RRULE:{rule}"
     try:
         rules = du_rrule.rrulestr(text, dtstart=start, forceset=True)
     except (ValueError, TypeError) as exc:
         raise BadRecord(f"rrule {rule!r} is not usable: {exc}") from None
     assert isinstance(rules, du_rrule.rruleset)
-    for ex in _lower_all(exdates, "exdate") if exdates else []:
-        rules.exdate(parse_time(ex.upper(), "exdate"))
+    for ex in skip:
+        rules.exdate(ex)
     return _Series(meeting, meeting.duration, rules)
 
 
@@ -779,10 +872,13 @@ class FilesCalendar(Calendar):
         append = pending.append
         newest: list[dt.datetime | None] = [latest]
 
+        fresh: list[_Series] = []  # series first seen in this pass, kept for expansion
+
         def parse(line: bytes, offset: int) -> None:
             item = event_from_record(_record(line))
             if isinstance(item, _Series):
                 pending_series.append(offset)
+                fresh.append(item)
                 start = item.first.start
             else:
                 append(item)
@@ -808,7 +904,9 @@ class FilesCalendar(Calendar):
                 pending.extend(series.between(old_horizon, horizon))
         elif old_horizon is not None:
             horizon = old_horizon
-        for series in self._series_at(path, pending_series):
+        # pending series from an interrupted earlier pass are read again by offset
+        earlier = pending_series[: len(pending_series) - len(fresh)]
+        for series in [*self._series_at(path, earlier), *fresh]:
             pending.extend(series.between(None, horizon))
         done += pending_series
         pending_series = []

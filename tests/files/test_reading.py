@@ -7,9 +7,14 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule as du_rrule
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.base import Interaction, SyncChunk
-from connectors.files import FilesCalendar, FilesMail
+from connectors.files import FilesCalendar, FilesMail, _simple_weekly
 
 UTC = dt.UTC
 
@@ -211,3 +216,54 @@ def test_changed_mbox_is_read_whole_again(tmp_path: Path) -> None:
     box.write_text(one.format(n=1) + one.format(n=2))
     got, _, chunks = _read(mail, cursors)
     assert [i.id for i in got] == ["<1@x.org>", "<2@x.org>"] and chunks[0].resynced
+
+
+zones = st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Sydney", "UTC"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(zone=zones, day=st.integers(0, 364), minute=st.integers(0, 24 * 4 - 1),
+       interval=st.integers(1, 3), limit=st.sampled_from(["", "COUNT", "UNTIL"]),
+       n=st.integers(1, 40), skip=st.lists(st.integers(0, 30), max_size=4),
+       window=st.tuples(st.integers(-20, 400), st.integers(1, 200)))
+def test_fast_weekly_rule_matches_dateutil(zone: str, day: int, minute: int, interval: int,
+                                           limit: str, n: int, skip: list[int],
+                                           window: tuple[int, int]) -> None:
+    tz = ZoneInfo(zone)
+    start = dt.datetime(2025, 1, 1, tzinfo=tz) + dt.timedelta(days=day)
+    start = start.replace(hour=minute // 4, minute=minute % 4 * 15)
+    rule = f"FREQ=WEEKLY;INTERVAL={interval}"
+    if limit == "COUNT":
+        rule += f";COUNT={n}"
+    elif limit == "UNTIL":
+        until = (start + dt.timedelta(weeks=n)).astimezone(UTC)
+        rule += f";UNTIL={until:%Y%m%dT%H%M%SZ}"
+    exdates = [start + dt.timedelta(weeks=k * interval) for k in skip]
+    fast = _simple_weekly(rule, start, exdates)
+    assert fast is not None
+    slow = du_rrule.rrulestr(f"RRULE:{rule}", dtstart=start, forceset=True)
+    assert isinstance(slow, du_rrule.rruleset)
+    for ex in exdates:
+        slow.exdate(ex)
+    lo = start + dt.timedelta(days=window[0])
+    hi = lo + dt.timedelta(days=window[1])
+    assert fast.between(lo, hi, inc=True) == slow.between(lo, hi, inc=True)
+
+
+def test_series_survive_a_crash_between_chunks(tmp_path: Path) -> None:
+    def series(n: int) -> str:
+        return json.dumps({"id": f"s{n}", "start": f"2026-03-0{n}T10:00:00+00:00",
+                           "end": f"2026-03-0{n}T11:00:00+00:00", "organizer": "a@x.org",
+                           "attendees": ["b@x.org"], "rrule": "FREQ=WEEKLY;COUNT=3"}) + "\n"
+
+    single = json.dumps({"id": "e1", "start": "2026-03-05T10:00:00+00:00",
+                         "end": "2026-03-05T11:00:00+00:00", "organizer": "a@x.org",
+                         "attendees": ["b@x.org"]}) + "\n"
+    (tmp_path / "events.jsonl").write_text(series(2) + single * 1 + series(3))
+    whole, _, _ = _read(FilesCalendar(tmp_path))
+    cal = FilesCalendar(tmp_path, chunk_size=1)
+    cal_chunks = list(cal.read([], {}))
+    first = cal_chunks[0]  # stored, then the process died
+    rest, _, _ = _read(cal, {first.cursor_key: first.cursor or ""})
+    assert sorted(i.id for i in [*first.interactions, *rest]) == sorted(i.id for i in whole)
+    assert len(whole) == 7
