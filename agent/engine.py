@@ -205,7 +205,10 @@ class Engine:
         if sender is None or not self.digests_enabled:
             return 0
         records = []
+        recent = (now - dt.timedelta(days=7)).isoformat()
         for record in self.store.suggestions():
+            if (record.start or record.created) < recent:
+                continue  # digests speak of this week and what is coming
             emails = tuple(org.by_pseudonym.get(p, "") for p in record.people)
             if all(emails):
                 records.append((record, emails))

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from agent.matcher import Suggestion
 from agent.slots import Slot
-from connectors.base import Busy, Hold, HoldMode, HoldState, Response, hold_id_for
+from connectors.base import Busy, Hold, HoldState, Response, hold_id_for
 from rules.model import Meetings
 
 #: Unconfirmed holds are released this long before they start.
@@ -72,9 +72,13 @@ class UpkeepDecision:
 
 
 def confirmed(hold: Hold, state: HoldState) -> bool:
-    """Did the people say yes? In hold mode the organiser alone decides."""
-    deciders = hold.attendees if hold.mode is HoldMode.INVITE else (hold.organizer,)
-    return all(state.responses.get(e) is Response.ACCEPTED for e in deciders)
+    """Did everyone say yes?
+
+    In hold mode only the organiser's calendar has the event; it becomes a
+    meeting when the organiser invites the other person and they accept, so
+    the same test applies: an untouched hold is never counted as met.
+    """
+    return all(state.responses.get(e) is Response.ACCEPTED for e in hold.attendees)
 
 
 def without_hold(spans: list[Busy], start: dt.datetime, end: dt.datetime) -> list[Busy]:
