@@ -404,18 +404,17 @@ class _Generator:
         # lives on occasional projects is too erratic to show a change in six weeks
         busy = sorted(pairs, key=lambda p: -volume[p])
         healthy = [p for p in busy if steady[p] * 26 >= 60 and steady[p] >= 0.5 * volume[p]]
-        self.drifting: list[tuple[int, int]] = []
-        if self.drift and len(healthy) >= 4:
+        # The seams to thin are drawn whether or not drift is planted, so an
+        # organisation without drift is the same one, with the same controls.
+        chosen: list[tuple[int, int]] = []
+        if len(healthy) >= 4:
             want = int(rng.integers(2, 4))
             pool = healthy[: max(want + 2, int(len(healthy) * 0.6))]
-            for k in rng.permutation(len(pool)):
-                if len(self.drifting) == want:
-                    break
-                p = pool[int(k)]
-                self.drifting.append(p)
-        drifting = set(self.drifting)
-        self.stable = [p for p in healthy if p not in drifting][:6]
-        self.severity = {p: float(rng.uniform(0.65, 0.8)) for p in self.drifting}
+            chosen = [pool[int(k)] for k in rng.permutation(len(pool))[:want]]
+        severity = {p: float(rng.uniform(0.65, 0.8)) for p in chosen}
+        self.drifting = chosen if self.drift else []
+        self.severity = severity if self.drift else {}
+        self.stable = [p for p in healthy if p not in set(chosen)][:6]
         self.lapsed: dict[int, set[int]] = {}
         for pair in self.drifting:
             # the seam's severity decides how many of its standing ties go silent
@@ -565,6 +564,8 @@ class _Generator:
             level = org.level[i]
             dept = org.departments[org.dept[i]]
             title = f"{_TITLES[level]}, {dept}" if level >= 4 else f"{_TITLES[level]}"
+            if org.manager[i] < 0:
+                title = "Chief Executive Officer"
             boss = org.emails[org.manager[i]] if org.manager[i] >= 0 else ""
             rows.append(f'{email},{org.names[i]},{dept},"{title}",{level},{boss},'
                         f"{org.zones[org.zone[i]]},{_HOURS[org.hours[i]][3]}\n")

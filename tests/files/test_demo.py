@@ -87,9 +87,12 @@ def test_reads_cleanly_and_looks_like_an_organisation(org: tuple[Path, Truth]) -
 
 
 def test_without_drift_nothing_is_planted(tmp_path: Path) -> None:
-    truth = generate(tmp_path, people=40, weeks=14, seed=3, as_of=AS_OF, drift=False)
-    assert truth.drifting_pairs == [] and truth.lapsed_ties == []
-    assert truth.stable_pairs
+    plain = generate(tmp_path / "plain", people=40, weeks=14, seed=3, as_of=AS_OF, drift=False)
+    drifting = generate(tmp_path / "drift", people=40, weeks=14, seed=3, as_of=AS_OF)
+    assert plain.drifting_pairs == [] and plain.lapsed_ties == []
+    assert drifting.drifting_pairs and plain.stable_pairs == drifting.stable_pairs
+    people = (tmp_path / "plain" / "people.csv").read_text()
+    assert people == (tmp_path / "drift" / "people.csv").read_text()  # the same organisation
 
 
 def test_weekly_seam_volume_is_overdispersed(org: tuple[Path, Truth]) -> None:
