@@ -5,7 +5,7 @@ No raw event or message is kept. Each interaction becomes a few
 for a keyed digest of its id that stops it being counted twice when a source
 delivers it again (resync, the same meeting seen in several calendars).
 
-Counting rules (``weigh``): a meeting gives every pair of attendees its
+Counting rules: a meeting gives every pair of attendees its
 duration in hours shared among the other attendees, so each person's total
 is the meeting's length; a message gives sender and each recipient
 ``mail_weight`` shared among the recipients; broadcasts, cancelled events
@@ -57,31 +57,22 @@ def week_start(week: int) -> dt.date:
 def weigh(
     interaction: Interaction, members: Iterable[int], signals: Signals
 ) -> list[tuple[int, int, float]]:
-    """Contact weights (a < b) an interaction gives, given its participants' ids.
+    """Contact weights (a < b) a meeting gives, given its attendees' ids.
 
-    ``members`` are the ids of participants who are people of the
-    organisation, in participant order (organiser or sender first).
+    ``members`` are the ids of the attendees who are people of the
+    organisation. (Messages are weighed inline in ``LedgerFiles.add``: they
+    are most of the volume, and the sender must be one of ours.)
     """
     if interaction.cancelled or interaction.size > signals.broadcast_size:
         return []
     ids = list(dict.fromkeys(members))
     if len(ids) < 2:
         return []
-    out: list[tuple[int, int, float]] = []
-    if interaction.kind is InteractionKind.MEETING:
-        hours = interaction.duration.total_seconds() / 3600
-        if hours <= 0:
-            return []
-        share = hours / (len(ids) - 1)
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                out.append((min(a, b), max(a, b), share))
-        return out
-    sender, recipients = ids[0], ids[1:]
-    share = signals.mail_weight / max(1, interaction.size)
-    for r in recipients:
-        out.append((min(sender, r), max(sender, r), share))
-    return out
+    hours = interaction.duration.total_seconds() / 3600
+    if hours <= 0:
+        return []
+    share = hours / (len(ids) - 1)
+    return [(min(a, b), max(a, b), share) for i, a in enumerate(ids) for b in ids[i + 1 :]]
 
 
 @dataclass
@@ -233,37 +224,54 @@ class LedgerFiles:
         broadcast, mail_weight = signals.broadcast_size, signals.mail_weight
         now_ts = now.timestamp()
         read = counted = ignored = pending = 0
+        row = len(batch.digest)
         for item in interactions:
             read += 1
-            ids = [ids_of[p] for p in item.participants if p in ids_of]
             start_ts = item.start.timestamp()
             if item.kind is email_kind:
-                if item.size > broadcast or item.cancelled or len(ids) < 2:
+                # sender to each recipient; a message from outside gives nothing
+                parts = item.participants
+                sender = ids_of.get(parts[0])
+                if sender is None or item.size > broadcast or item.cancelled:
                     ignored += 1
                     continue
-                sender = ids[0]
-                share = mail_weight / max(1, item.size)
-                contributions = [(sender, r, share) if sender < r else (r, sender, share)
-                                 for r in dict.fromkeys(ids[1:]) if r != sender]
-                digest = digest_of("email:" + item.id)
+                share = mail_weight / (item.size or 1)
+                first_pair = len(batch.a)
+                for recipient in (parts[1:] if len(parts) < 3 else dict.fromkeys(parts[1:])):
+                    r = ids_of.get(recipient)
+                    if r is None or r == sender:
+                        continue
+                    append_row(row)
+                    if sender < r:
+                        append_a(sender)
+                        append_b(r)
+                    else:
+                        append_a(r)
+                        append_b(sender)
+                    append_w(share)
+                if len(batch.a) == first_pair:
+                    ignored += 1
+                    continue
+                append_digest(digest_of("email:" + item.id))
             else:
+                ids = [ids_of[p] for p in item.participants if p in ids_of]
                 digest = digest_of("meeting:" + item.id)
                 if start_ts > now_ts:
                     self._defer(str(digest), item, ids)
                     pending += 1
                     continue
                 contributions = weigh(item, ids, signals)
-            if not contributions:
-                ignored += 1
-                continue
-            row = len(batch.digest)
-            append_digest(digest)
+                if not contributions:
+                    ignored += 1
+                    continue
+                for a, b, w in contributions:
+                    append_row(row)
+                    append_a(a)
+                    append_b(b)
+                    append_w(w)
+                append_digest(digest)
             append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
-            for a, b, w in contributions:
-                append_row(row)
-                append_a(a)
-                append_b(b)
-                append_w(w)
+            row += 1
             counted += 1
         stats.read, stats.counted, stats.ignored, stats.pending = read, counted, ignored, pending
         return stats

@@ -17,7 +17,8 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("the pseudonymisation key must be at least 16 bytes")
         self._key = key
-        self._digest_key = hashlib.sha256(b"bridgework/interaction-id\x00" + key).digest()
+        digest_key = hashlib.sha256(b"bridgework/interaction-id\x00" + key).digest()
+        self._digest_base = hashlib.blake2b(digest_size=8, key=digest_key)  # copied per use
         self._cache: dict[str, str] = {}
 
     def person(self, email: str) -> str:
@@ -30,8 +31,9 @@ class Pseudonymiser:
 
     def interaction(self, source_id: str) -> int:
         """A 63-bit keyed digest of an interaction id (fits a signed 64-bit integer)."""
-        raw = hashlib.blake2b(source_id.encode(), digest_size=8, key=self._digest_key).digest()
-        return int.from_bytes(raw, "big") >> 1
+        h = self._digest_base.copy()
+        h.update(source_id.encode())
+        return int.from_bytes(h.digest(), "big") >> 1
 
     def fingerprint(self) -> str:
         """Identifies the key without revealing it, so a changed key is noticed."""

@@ -40,12 +40,21 @@ def test_meeting_weight_is_shared_duration() -> None:
     assert sum(w for a, b, w in pairs if 0 in (a, b)) == pytest.approx(1.0)
 
 
-def test_mail_weighs_less_than_a_meeting_and_broadcasts_nothing() -> None:
-    signals = Signals()
-    assert weigh(mail("e", ("a", "b")), [0, 1], signals) == [(0, 1, signals.mail_weight)]
+def test_broadcasts_and_cancelled_meetings_give_nothing() -> None:
     big = meeting("all-hands", tuple(f"p{i}" for i in range(30)), size=30)
-    assert weigh(big, list(range(30)), signals) == []
-    assert weigh(meeting("c", ("a", "b"), cancelled=True), [0, 1], signals) == []
+    assert weigh(big, list(range(30)), Signals()) == []
+    assert weigh(meeting("c", ("a", "b"), cancelled=True), [0, 1], Signals()) == []
+
+
+def test_mail_weighs_a_tenth_shared_among_recipients(tmp_path: Path) -> None:
+    ledger = open_ledger(tmp_path)
+    ledger.add([mail("e1", ("p1@x.org", "p2@x.org")),
+                mail("e2", ("p1@x.org", "p2@x.org", "p3@x.org")),
+                mail("e3", ("outsider@else.com", "p1@x.org", "p2@x.org")),  # not ours: nothing
+                mail("e4", ("p1@x.org", *(f"p{i}@x.org" for i in range(2, 30))))],  # broadcast
+               MEMBERS, NOW)
+    ledger.commit(NOW)
+    assert total(ledger) == pytest.approx(0.1 + 0.1)
 
 
 def open_ledger(tmp: Path, key: bytes = KEY) -> LedgerFiles:
