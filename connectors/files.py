@@ -453,16 +453,27 @@ class _Weekly:
 
     def between(self, after: dt.datetime, before: dt.datetime,
                 inc: bool = False) -> list[dt.datetime]:
+        return [local for local, _ in self.pairs(after, before)]
+
+    def pairs(self, after: dt.datetime, before: dt.datetime
+              ) -> list[tuple[dt.datetime, dt.datetime]]:
+        """Occurrences in ``[after, before]`` as (local time, the same in UTC)."""
         step = dt.timedelta(weeks=self.interval)
+        # Compared in UTC: times sharing one tzinfo compare without offset look-ups.
+        lo, hi = after.astimezone(UTC), before.astimezone(UTC)
+        until = self.until if self.until is not None else hi
+        end = min(hi, until)
         # a day's slack absorbs daylight saving; the comparisons below are exact
-        k = max(0, (after - self.start - dt.timedelta(days=1)) // step)
-        out: list[dt.datetime] = []
-        while self.count is None or k < self.count:
-            s = self.start + k * step
-            if s > before or (self.until is not None and s > self.until):
+        k = max(0, (lo - self.start - dt.timedelta(days=1)) // step)
+        stop = self.count if self.count is not None else 1 << 62
+        out: list[tuple[dt.datetime, dt.datetime]] = []
+        while k < stop:
+            local = self.start + k * step
+            utc = local.astimezone(UTC)
+            if utc > end:
                 break
-            if after <= s <= before and s not in self.skip:
-                out.append(s)
+            if utc >= lo and utc not in self.skip:
+                out.append((local, utc))
             k += 1
         return out
 
@@ -485,7 +496,7 @@ def _simple_weekly(rule: str, start: dt.datetime,
     if interval < 1:
         return None
     count = int(fields["COUNT"]) if "COUNT" in fields else None
-    return _Weekly(start, interval, count, until, frozenset(exdates))
+    return _Weekly(start, interval, count, until, frozenset(x.astimezone(UTC) for x in exdates))
 
 
 @dataclass(slots=True)
@@ -499,10 +510,15 @@ class _Series:
     def between(self, lo: dt.datetime | None, hi: dt.datetime) -> Iterator[Interaction]:
         """Occurrences starting in ``[lo, hi)`` (from the first one when lo is None)."""
         f = self.first
-        starts = self.rules.between(lo or f.start - dt.timedelta(seconds=1), hi, inc=True)
-        for s in starts:
-            if (lo is None or s >= lo) and s < hi:
-                yield Interaction(f"{f.id}@{s.astimezone(UTC).isoformat()}", _MEETING, s,
+        after = lo or f.start - dt.timedelta(seconds=1)
+        if isinstance(self.rules, _Weekly):
+            pairs = self.rules.pairs(after, hi)
+        else:
+            pairs = [(s, s.astimezone(UTC)) for s in self.rules.between(after, hi, inc=True)]
+        lo_utc, hi_utc = (lo.astimezone(UTC) if lo else None), hi.astimezone(UTC)
+        for s, utc in pairs:
+            if (lo_utc is None or utc >= lo_utc) and utc < hi_utc:
+                yield Interaction(f"{f.id}@{utc.isoformat()}", _MEETING, s,
                                   f.participants, f.size, f.duration, f.cancelled)
 
 
