@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 WEEK_EPOCH = dt.date(1970, 1, 5)  # a Monday
 _EPOCH_SECONDS = 4 * 86_400  # 1970-01-05 00:00 UTC
 _WEEK_SECONDS = 7 * 86_400
-SCHEMA = 1
+SCHEMA = 2  # 2: pending meetings keep a timestamp
 
 
 def week_of(moment: dt.datetime) -> int:
@@ -142,7 +142,10 @@ class LedgerFiles:
         self._check_meta()
         self.people: list[str] = self._load_json("people.json", [])
         self._index = {p: i for i, p in enumerate(self.people)}
-        self._pending: dict[str, dict[str, object]] = self._load_json("pending.json", {})
+        # future meetings: digest -> [start timestamp, [[a, b, weight], ...]]
+        self._pending: dict[str, list[Any]] = self._load_json("pending.json", {})
+        self._pending_dirty = False
+        self._people_saved = len(self.people)
         self._batch = _Batch()
         self._email_ids: dict[str, int] = {}
 
@@ -283,27 +286,23 @@ class LedgerFiles:
         return self._email_ids
 
     def _defer(self, key: str, item: Interaction, ids: list[int]) -> None:
-        if item.cancelled:
-            self._pending.pop(key, None)
-            return
-        pairs = weigh(item, ids, self.signals)
+        self._pending_dirty = True
+        pairs = [] if item.cancelled else weigh(item, ids, self.signals)
         if not pairs:
             self._pending.pop(key, None)
             return
-        self._pending[key] = {
-            "start": item.start.astimezone(dt.UTC).isoformat(),
-            "pairs": [[a, b, round(w, 4)] for a, b, w in pairs],
-        }
+        self._pending[key] = [item.start.timestamp(), [[a, b, round(w, 4)] for a, b, w in pairs]]
 
     def _release_due(self, now: dt.datetime) -> None:
         """Meetings whose time has come join the batch."""
-        for key in [k for k, v in self._pending.items()
-                    if dt.datetime.fromisoformat(str(v["start"])) <= now]:
-            entry = self._pending.pop(key)
+        now_ts = now.timestamp()
+        for key in [k for k, (start, _) in self._pending.items() if start <= now_ts]:
+            start, pairs = self._pending.pop(key)
+            self._pending_dirty = True
             row = len(self._batch.digest)
             self._batch.digest.append(int(key))
-            self._batch.week.append(week_of(dt.datetime.fromisoformat(str(entry["start"]))))
-            for a, b, w in entry["pairs"]:  # type: ignore[attr-defined]
+            self._batch.week.append((int(start) - _EPOCH_SECONDS) // _WEEK_SECONDS)
+            for a, b, w in pairs:
                 self._batch.row.append(row)
                 self._batch.a.append(a)
                 self._batch.b.append(b)
@@ -316,11 +315,16 @@ class LedgerFiles:
         """Fold the buffer into the week files; returns how many interactions were new."""
         self._release_due(now)
         batch, self._batch = self._batch, _Batch()
-        _atomic_write(self.directory / "people.json", json.dumps(self.people).encode())
+        # People first: week files refer to them by position.
+        if len(self.people) != self._people_saved or not (self.directory / "people.json").exists():
+            _atomic_write(self.directory / "people.json", json.dumps(self.people).encode())
+            self._people_saved = len(self.people)
         new_total = 0
         if len(batch):
             new_total = self._fold(batch)
-        _atomic_write(self.directory / "pending.json", json.dumps(self._pending).encode())
+        if self._pending_dirty or not (self.directory / "pending.json").exists():
+            _atomic_write(self.directory / "pending.json", json.dumps(self._pending).encode())
+            self._pending_dirty = False
         return new_total
 
     def _fold(self, batch: _Batch) -> int:
