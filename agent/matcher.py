@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -94,8 +94,12 @@ def match_pairs(
     rules: Pairing,
     today: dt.date,
     week_key: str,
+    compatible: Callable[[Person, Person], bool] | None = None,
 ) -> list[Suggestion]:
-    """Pairs across drifting seams: a maximum-weight matching, capped per seam."""
+    """Pairs across drifting seams: a maximum-weight matching, capped per seam.
+
+    ``compatible`` rules out pairs who could never meet (no shared hours).
+    """
     if rules.per_seam_per_week == 0 or rules.per_person_per_week == 0:
         return []
     lapsed_people = {email for tie in lapsed for email in tie}
@@ -109,6 +113,8 @@ def match_pairs(
         for a in left:
             for b in right:
                 if a.email == b.email or in_cooldown(a.email, b.email, history, rules, today):
+                    continue
+                if compatible is not None and not compatible(a, b):
                     continue
                 is_lapsed = frozenset((a.email, b.email)) in lapsed
                 weight = pair_weight(a, b, is_lapsed, history, rules)

@@ -81,3 +81,34 @@ def find_slot(
             return Slot(start, end)
         start += STEP
     return None
+
+
+def _windows(
+    person: Person, rules: Meetings, first: dt.date, days: int
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The person's allowed meeting windows over ``days`` local days from ``first``."""
+    zone = ZoneInfo(person.timezone)
+    hours = person.working_hours
+    start_time = max(hours.start, rules.hours.start)
+    end_time = min(hours.end, rules.hours.end)
+    out = []
+    for offset in range(days):
+        day = first + dt.timedelta(days=offset)
+        weekday = day.weekday()
+        if weekday in hours.weekdays and weekday in rules.days and weekday not in rules.no_meeting_days:
+            out.append((dt.datetime.combine(day, start_time, tzinfo=zone),
+                        dt.datetime.combine(day, end_time, tzinfo=zone)))
+    return out
+
+
+def could_meet(a: Person, b: Person, rules: Meetings, first: dt.date) -> bool:
+    """Do their allowed hours ever overlap by a meeting's length in a week? (Calendars aside.)
+
+    The matcher asks this before pairing two people, so it never proposes a
+    pair whose time zones and hours leave no common time at all.
+    """
+    for a_start, a_end in _windows(a, rules, first, 8):
+        for b_start, b_end in _windows(b, rules, first, 8):
+            if min(a_end, b_end) - max(a_start, b_start) >= rules.duration:
+                return True
+    return False

@@ -16,6 +16,7 @@ from agent.digest import DigestInput, compose, team_of
 from agent.ledger import week_start
 from agent.matcher import has_room, in_cooldown
 from agent.pipeline import Planned
+from agent.slots import could_meet
 from agent.store import SuggestionRecord
 from connectors.base import HoldMode, Person
 from rules.model import WEEKDAYS, Rules, _format_duration
@@ -127,13 +128,20 @@ def _quiet_seams(outcome: Outcome) -> list[str]:
         if (a, b) in suggested or (b, a) in suggested:
             continue
         counts = []
+        sides: list[list[Person]] = []
         for dept in (a, b):
             members = [e for e, p in outcome.org.people.items() if p.department == dept]
             free = [e for e in members if e not in outcome.excluded
                     and has_room(e, outcome.history, outcome.rules.pairing)]
             counts.append(f"{dept} {len(free)} of {len(members)}")
+            sides.append([outcome.org.people[e] for e in free])
         lines.append(f"  no suggestion for flagged seam {a} / {b}: eligible people with room: "
                      f"{', '.join(counts)}")
+        first_day = outcome.now.date() + dt.timedelta(days=1)
+        if all(sides) and not any(could_meet(x, y, outcome.rules.meetings, first_day)
+                                  for x in sides[0] for y in sides[1]):
+            lines.append("    no pair across it shares meeting hours (time zones, working hours "
+                         "and meetings.hours/days never overlap by a meeting's length)")
     return lines
 
 

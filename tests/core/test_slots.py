@@ -98,3 +98,15 @@ def test_a_meeting_ending_at_midnight_is_not_inside_the_day() -> None:
                                                                       dt.time(0), dt.time(23, 59, 59)))
     midnight = dt.datetime(2026, 11, 26, 23, 30, tzinfo=dt.UTC)
     assert not fits_person(owl, midnight, midnight + dt.timedelta(minutes=30), late)
+
+
+def test_could_meet_knows_when_zones_never_overlap() -> None:
+    from agent.slots import could_meet
+
+    rules = Meetings()  # 10:00-16:00 in each person's own zone
+    berlin, new_york = person("a@x", "Europe/Berlin"), person("b@x", "America/New_York")
+    london = person("c@x", "Europe/London")
+    assert not could_meet(berlin, new_york, rules, NOW.date())  # 09-15 UTC against 15-21 UTC
+    assert could_meet(london, new_york, rules, NOW.date())  # 15:00-16:00 UTC
+    assert find_slot([berlin, new_york], {}, rules, NOW) is None
+    assert find_slot([london, new_york], {}, rules, NOW) is not None
