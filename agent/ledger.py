@@ -26,7 +26,7 @@ import json
 import logging
 import os
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,115 @@ class _Batch:
     def __len__(self) -> int:
         return len(self.digest)
 
+    def extend(self, other: _Batch) -> None:
+        """Append another batch (from a worker), its pairs pointing at the right rows."""
+        offset = len(self.digest)
+        self.digest.extend(other.digest)
+        self.week.extend(other.week)
+        self.row.frombytes((np.frombuffer(other.row, np.int32) + offset).astype(np.int32).tobytes())
+        self.a.extend(other.a)
+        self.b.extend(other.b)
+        self.weight.extend(other.weight)
+
+
+class Batcher:
+    """Turns interactions into contributions: the counting rules, with no files.
+
+    ``LedgerFiles`` owns one; a sync worker process gets its own (same ids,
+    same key) and hands its batches back to the ledger (``absorb``).
+    ``pending`` is the table of future meetings, changed in place; the
+    changes are also kept in ``pending_changes`` for a worker to report.
+    """
+
+    def __init__(self, ids_of: Mapping[str, int], digest_of: Callable[[str], int], signals: Signals,
+                 pending: dict[str, list[Any]]) -> None:
+        self.ids_of = ids_of
+        self.digest_of = digest_of
+        self.signals = signals
+        self.pending = pending
+        self.pending_changes: dict[str, list[Any] | None] = {}
+        self.batch = _Batch()
+
+    def take(self) -> _Batch:
+        batch, self.batch = self.batch, _Batch()
+        return batch
+
+    def add(self, interactions: Iterable[Interaction], now: dt.datetime) -> AddStats:
+        """Fold interactions into the batch (or the pending table, for future meetings).
+
+        This loop runs once per message in the organisation's history, so it
+        is written for speed: ids are looked up in one prepared dict, and the
+        common case (a message between a few people) skips ``weigh``.
+        """
+        stats = AddStats()
+        batch, signals = self.batch, self.signals
+        ids_of, digest_of = self.ids_of, self.digest_of
+        append_row, append_a, append_b = batch.row.append, batch.a.append, batch.b.append
+        append_w, append_digest, append_week = batch.weight.append, batch.digest.append, batch.week.append
+        email_kind = InteractionKind.EMAIL
+        broadcast, mail_weight = signals.broadcast_size, signals.mail_weight
+        now_ts = now.timestamp()
+        read = counted = ignored = pending = 0
+        row = len(batch.digest)
+        for item in interactions:
+            read += 1
+            start_ts = item.start.timestamp()
+            if item.kind is email_kind:
+                # sender to each recipient; a message from outside gives nothing
+                parts = item.participants
+                sender = ids_of.get(parts[0])
+                if sender is None or item.size > broadcast or item.cancelled:
+                    ignored += 1
+                    continue
+                share = mail_weight / (item.size or 1)
+                first_pair = len(batch.a)
+                for recipient in (parts[1:] if len(parts) < 3 else dict.fromkeys(parts[1:])):
+                    r = ids_of.get(recipient)
+                    if r is None or r == sender:
+                        continue
+                    append_row(row)
+                    if sender < r:
+                        append_a(sender)
+                        append_b(r)
+                    else:
+                        append_a(r)
+                        append_b(sender)
+                    append_w(share)
+                if len(batch.a) == first_pair:
+                    ignored += 1
+                    continue
+                append_digest(digest_of("email:" + item.id))
+            else:
+                ids = [ids_of[p] for p in item.participants if p in ids_of]
+                digest = digest_of("meeting:" + item.id)
+                if start_ts > now_ts:
+                    self._defer(str(digest), item, ids)
+                    pending += 1
+                    continue
+                contributions = weigh(item, ids, signals)
+                if not contributions:
+                    ignored += 1
+                    continue
+                for a, b, w in contributions:
+                    append_row(row)
+                    append_a(a)
+                    append_b(b)
+                    append_w(w)
+                append_digest(digest)
+            append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
+            row += 1
+            counted += 1
+        stats.read, stats.counted, stats.ignored, stats.pending = read, counted, ignored, pending
+        return stats
+
+    def _defer(self, key: str, item: Interaction, ids: list[int]) -> None:
+        pairs = [] if item.cancelled else weigh(item, ids, self.signals)
+        entry = [item.start.timestamp(), [[a, b, round(w, 4)] for a, b, w in pairs]] if pairs else None
+        if entry is None:
+            self.pending.pop(key, None)
+        else:
+            self.pending[key] = entry
+        self.pending_changes[key] = entry
 
 def _atomic_write(path: Path, payload: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
@@ -146,8 +255,8 @@ class LedgerFiles:
         self._pending: dict[str, list[Any]] = self._load_json("pending.json", {})
         self._pending_dirty = False
         self._people_saved = len(self.people)
-        self._batch = _Batch()
         self._email_ids: dict[str, int] = {}
+        self._batcher = Batcher({}, pseudonymiser.interaction, signals, self._pending)
 
     # --- files -------------------------------------------------------------------
     def _load_json(self, name: str, default: Any) -> Any:
@@ -211,87 +320,31 @@ class LedgerFiles:
     def add(
         self, interactions: Iterable[Interaction], members: Mapping[str, object], now: dt.datetime
     ) -> AddStats:
-        """Buffer interactions between ``members`` (e-mail keyed); ``commit`` makes them durable.
+        """Buffer interactions between ``members`` (e-mail keyed); ``commit`` makes them durable."""
+        self._batcher.ids_of = self.member_ids(members)
+        self._batcher.signals = self.signals
+        return self._batcher.add(interactions, now)
 
-        This loop runs once per message in the organisation's history, so it
-        is written for speed: ids are looked up in one prepared dict, and the
-        common case (a message between a few people) skips ``weigh``.
-        """
-        stats = AddStats()
-        batch, signals = self._batch, self.signals
-        ids_of = self._member_ids(members)
-        digest_of = self._pseudo.interaction
-        append_row, append_a, append_b = batch.row.append, batch.a.append, batch.b.append
-        append_w, append_digest, append_week = batch.weight.append, batch.digest.append, batch.week.append
-        email_kind = InteractionKind.EMAIL
-        broadcast, mail_weight = signals.broadcast_size, signals.mail_weight
-        now_ts = now.timestamp()
-        read = counted = ignored = pending = 0
-        row = len(batch.digest)
-        for item in interactions:
-            read += 1
-            start_ts = item.start.timestamp()
-            if item.kind is email_kind:
-                # sender to each recipient; a message from outside gives nothing
-                parts = item.participants
-                sender = ids_of.get(parts[0])
-                if sender is None or item.size > broadcast or item.cancelled:
-                    ignored += 1
-                    continue
-                share = mail_weight / (item.size or 1)
-                first_pair = len(batch.a)
-                for recipient in (parts[1:] if len(parts) < 3 else dict.fromkeys(parts[1:])):
-                    r = ids_of.get(recipient)
-                    if r is None or r == sender:
-                        continue
-                    append_row(row)
-                    if sender < r:
-                        append_a(sender)
-                        append_b(r)
-                    else:
-                        append_a(r)
-                        append_b(sender)
-                    append_w(share)
-                if len(batch.a) == first_pair:
-                    ignored += 1
-                    continue
-                append_digest(digest_of("email:" + item.id))
+    def worker_batcher(self, members: Mapping[str, object]) -> Batcher:
+        """A Batcher for a sync worker: the same ids and key, its own copy of pending."""
+        return Batcher(self.member_ids(members), self._pseudo.interaction, self.signals,
+                       dict(self._pending))
+
+    def absorb(self, batch: _Batch, pending_changes: Mapping[str, list[Any] | None]) -> None:
+        """Take in what a sync worker gathered with this ledger's ids and key."""
+        self._batcher.batch.extend(batch)
+        for key, entry in pending_changes.items():
+            if entry is None:
+                self._pending.pop(key, None)
             else:
-                ids = [ids_of[p] for p in item.participants if p in ids_of]
-                digest = digest_of("meeting:" + item.id)
-                if start_ts > now_ts:
-                    self._defer(str(digest), item, ids)
-                    pending += 1
-                    continue
-                contributions = weigh(item, ids, signals)
-                if not contributions:
-                    ignored += 1
-                    continue
-                for a, b, w in contributions:
-                    append_row(row)
-                    append_a(a)
-                    append_b(b)
-                    append_w(w)
-                append_digest(digest)
-            append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
-            row += 1
-            counted += 1
-        stats.read, stats.counted, stats.ignored, stats.pending = read, counted, ignored, pending
-        return stats
+                self._pending[key] = entry
+        self._pending_dirty = self._pending_dirty or bool(pending_changes)
 
-    def _member_ids(self, members: Mapping[str, object]) -> dict[str, int]:
+    def member_ids(self, members: Mapping[str, object]) -> dict[str, int]:
         """Ledger ids of the organisation's people, pseudonymised once per cycle."""
         if self._email_ids.keys() != members.keys():
             self._email_ids = {email: self.person_id(email) for email in members}
         return self._email_ids
-
-    def _defer(self, key: str, item: Interaction, ids: list[int]) -> None:
-        self._pending_dirty = True
-        pairs = [] if item.cancelled else weigh(item, ids, self.signals)
-        if not pairs:
-            self._pending.pop(key, None)
-            return
-        self._pending[key] = [item.start.timestamp(), [[a, b, round(w, 4)] for a, b, w in pairs]]
 
     def _release_due(self, now: dt.datetime) -> None:
         """Meetings whose time has come join the batch."""
@@ -299,22 +352,25 @@ class LedgerFiles:
         for key in [k for k, (start, _) in self._pending.items() if start <= now_ts]:
             start, pairs = self._pending.pop(key)
             self._pending_dirty = True
-            row = len(self._batch.digest)
-            self._batch.digest.append(int(key))
-            self._batch.week.append((int(start) - _EPOCH_SECONDS) // _WEEK_SECONDS)
+            batch = self._batcher.batch
+            row = len(batch.digest)
+            batch.digest.append(int(key))
+            batch.week.append((int(start) - _EPOCH_SECONDS) // _WEEK_SECONDS)
             for a, b, w in pairs:
-                self._batch.row.append(row)
-                self._batch.a.append(a)
-                self._batch.b.append(b)
-                self._batch.weight.append(w)
+                batch.row.append(row)
+                batch.a.append(a)
+                batch.b.append(b)
+                batch.weight.append(w)
 
     def buffered(self) -> int:
-        return len(self._batch)
+        return len(self._batcher.batch)
 
     def commit(self, now: dt.datetime) -> int:
         """Fold the buffer into the week files; returns how many interactions were new."""
+        self._pending_dirty = self._pending_dirty or bool(self._batcher.pending_changes)
+        self._batcher.pending_changes = {}
         self._release_due(now)
-        batch, self._batch = self._batch, _Batch()
+        batch = self._batcher.take()
         # People first: week files refer to them by position.
         if len(self.people) != self._people_saved or not (self.directory / "people.json").exists():
             _atomic_write(self.directory / "people.json", json.dumps(self.people).encode())

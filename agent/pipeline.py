@@ -16,8 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import multiprocessing
+import os
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -111,6 +114,7 @@ def sync(
     progress: Progress = _quiet,
     commit_every: int = 500_000,
     opt_out_address: str | None = None,
+    parallel: bool | None = None,
 ) -> SyncReport:
     """Read new metadata into the ledger; cursors are saved only after their data is."""
     report = SyncReport()
@@ -120,7 +124,7 @@ def sync(
     gc.disable()
     try:
         _sync_sources(connectors, ledger, store, org, now, report, progress, commit_every,
-                      opt_out_address)
+                      opt_out_address, parallel)
     finally:
         if collecting:
             gc.enable()
@@ -130,20 +134,23 @@ def sync(
 
 def _sync_sources(connectors: Connectors, ledger: LedgerFiles, store: Store, org: Org,
                   now: dt.datetime, report: SyncReport, progress: Progress, commit_every: int,
-                  opt_out_address: str | None) -> None:
+                  opt_out_address: str | None, parallel: bool | None) -> None:
+    sources = [(name, src) for name, src in (("calendar", connectors.calendar),
+                                              ("mail", connectors.mail)) if src is not None]
+    if parallel if parallel is not None else _can_fork(sources):
+        from agent.parallel import sync_in_workers
+
+        sync_in_workers(sources, ledger, store, org, now, report, progress, commit_every,
+                        opt_out_address)
+        return
     cursors = store.cursors()
     waiting: dict[str, str] = {}
     people = list(org.people.values())
-    sources = [("calendar", connectors.calendar), ("mail", connectors.mail)]
     for name, source in sources:
-        if source is None:
-            continue
         for chunk in source.read(people, cursors):
             if opt_out_address and name == "mail":
-                for sender in opt_out_senders(chunk.interactions, opt_out_address):
-                    if sender in org.pseudonym:
-                        store.add_opt_out(org.pseudonym[sender])
-                        report.opt_outs.append(sender)
+                _record_opt_outs(opt_out_senders(chunk.interactions, opt_out_address), org, store,
+                                 report)
             report.stats.merge(ledger.add(chunk.interactions, org.people, now))
             if chunk.resynced:
                 report.resyncs.append(chunk.cursor_key)
@@ -156,6 +163,26 @@ def _sync_sources(connectors: Connectors, ledger: LedgerFiles, store: Store, org
                 progress(f"{name}: {report.stats.read:,} interactions read")
     report.new += ledger.commit(now)
     store.save_cursors(waiting)
+
+
+def _record_opt_outs(senders: Iterable[str], org: Org, store: Store, report: SyncReport) -> None:
+    for sender in senders:
+        if sender in org.pseudonym:
+            store.add_opt_out(org.pseudonym[sender])
+            report.opt_outs.append(sender)
+
+
+def _can_fork(sources: Sequence[tuple[str, object]]) -> bool:
+    """Read sources in parallel processes only when that is safe and worth it.
+
+    Forking a process that runs other threads (the daemon's scheduler and
+    health server) can copy a held lock into the child, so only a
+    single-threaded command does it, and only for sources that hold no open
+    connections (``parallel_safe``).
+    """
+    return (len(sources) > 1 and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+            and all(getattr(src, "parallel_safe", False) for _, src in sources)
+            and "fork" in multiprocessing.get_all_start_methods())
 
 
 # --- analyse ------------------------------------------------------------------------------

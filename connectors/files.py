@@ -763,6 +763,8 @@ def _mbox_line(box: mailbox.mbox, key: str, path: Path) -> str:
 class FilesMail:
     """Messages from ``messages.jsonl`` and ``mail/*.mbox``."""
 
+    parallel_safe = True  # plain files, no connections: may be read in a forked process
+
     def __init__(self, root: Path, *, chunk_size: int = CHUNK_SIZE) -> None:
         self.root = root
         self.chunk_size = chunk_size
@@ -839,6 +841,8 @@ class FilesCalendar(Calendar):
     event in the data plus ``horizon_after_latest``; a later sync that pushes
     the horizon further adds the occurrences in between.
     """
+
+    parallel_safe = True  # plain files, no connections: may be read in a forked process
 
     def __init__(self, root: Path, outbox: Path | None = None, *,
                  horizon: dt.datetime | None = None,

@@ -1,0 +1,146 @@
+"""Sync with one worker process per source, for big imports on several cores.
+
+Each worker (forked, so it shares the parent's connectors, ids and key)
+reads its source and turns interactions into contributions with its own
+``Batcher``; it sends them back in parts with the cursors they reach. The
+parent alone writes: it absorbs parts into the ledger, commits, and only
+then stores the cursors of what it committed — the same crash-safety rule
+as the sequential sync. A worker that fails or dies stops the sync with its
+error; nothing read after the last commit is lost, it is read again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import queue as queue_module
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import ConnectorError
+from agent.ledger import AddStats, Batcher, LedgerFiles, _Batch
+from connectors.base import Interaction, Person
+
+if TYPE_CHECKING:
+    from agent.pipeline import Org, Progress, SyncReport
+    from agent.store import Store
+
+PART_SIZE = 400_000  # interactions per part sent to the parent
+
+
+@dataclass
+class _Part:
+    source: str
+    batch: _Batch
+    pending_changes: dict[str, list[Any] | None]
+    cursors: dict[str, str]
+    stats: AddStats
+    resyncs: list[str] = field(default_factory=list)
+    opt_out_senders: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass
+class _Failure:
+    source: str
+    error: BaseException
+
+
+def _worker(name: str, source: Any, people: Sequence[Person], cursors: dict[str, str],
+            batcher: Batcher, now: dt.datetime, opt_out_address: str | None,
+            out: Any) -> None:
+    from agent.pipeline import opt_out_senders
+
+    def part(done: bool = False) -> _Part:
+        made = _Part(name, batcher.take(), batcher.pending_changes, dict(waiting), stats,
+                     list(resyncs), list(senders), done=done)
+        batcher.pending_changes = {}
+        return made
+
+    try:
+        waiting: dict[str, str] = {}
+        resyncs: list[str] = []
+        senders: list[str] = []
+        stats = AddStats()
+        for chunk in source.read(people, cursors):
+            interactions: Iterable[Interaction] = chunk.interactions
+            if opt_out_address and name == "mail":
+                senders.extend(opt_out_senders(interactions, opt_out_address))
+            stats.merge(batcher.add(interactions, now))
+            if chunk.resynced:
+                resyncs.append(chunk.cursor_key)
+            if chunk.cursor is not None:
+                waiting[chunk.cursor_key] = chunk.cursor
+            if len(batcher.batch) >= PART_SIZE:
+                out.put(part())
+                waiting, resyncs, senders, stats = {}, [], [], AddStats()
+        last = part(done=True)
+        last.problems = list(getattr(source, "problems", []) or [])
+        out.put(last)
+    except BaseException as exc:  # the parent re-raises it
+        out.put(_Failure(name, exc))
+
+
+def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: Store, org: Org,
+                    now: dt.datetime, report: SyncReport, progress: Progress, commit_every: int,
+                    opt_out_address: str | None) -> None:
+    from agent.pipeline import _record_opt_outs
+
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue(maxsize=4)  # bounds memory: a fast reader waits for the parent
+    cursors = store.cursors()
+    people = list(org.people.values())
+    workers = {
+        name: ctx.Process(target=_worker, name=f"bridgework-sync-{name}", daemon=True,
+                          args=(name, source, people, cursors, ledger.worker_batcher(org.people),
+                                now, opt_out_address, out))
+        for name, source in sources
+    }
+    by_name = dict(sources)
+    for process in workers.values():
+        process.start()
+    waiting: dict[str, str] = {}
+    running = set(workers)
+    try:
+        while running:
+            item = _next(out, workers, running)
+            if isinstance(item, _Failure):
+                raise item.error
+            ledger.absorb(item.batch, item.pending_changes)
+            report.stats.merge(item.stats)
+            report.resyncs.extend(item.resyncs)
+            _record_opt_outs(item.opt_out_senders, org, store, report)
+            waiting.update(item.cursors)
+            if item.done:
+                running.discard(item.source)
+                problems = getattr(by_name[item.source], "problems", None)
+                if isinstance(problems, list):
+                    problems.extend(item.problems)
+            if ledger.buffered() >= commit_every:
+                report.new += ledger.commit(now)
+                store.save_cursors(waiting)
+                waiting = {}
+                progress(f"sync: {report.stats.read:,} interactions read")
+        report.new += ledger.commit(now)
+        store.save_cursors(waiting)
+    finally:
+        for process in workers.values():
+            if process.is_alive():
+                process.terminate()
+            process.join(5)
+
+
+def _next(out: Any, workers: dict[str, Any], running: set[str]) -> _Part | _Failure:
+    """The next part, noticing a worker that died without a word."""
+    while True:
+        try:
+            item: _Part | _Failure = out.get(timeout=1.0)
+            return item
+        except queue_module.Empty:
+            for name in running:
+                code = workers[name].exitcode
+                if code is not None and code != 0:
+                    raise ConnectorError(
+                        f"reading {name} stopped unexpectedly (exit code {code})") from None
