@@ -71,7 +71,6 @@ class Exploding:
     """A source that fails half-way, as a broken connector would."""
 
     parallel_safe = True
-    problems: list[str] = []
 
     def read(self, people, cursors):  # type: ignore[no-untyped-def]
         from connectors.base import SyncChunk
