@@ -21,6 +21,7 @@ but could not hold millions of pair-weeks within the time budget.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import logging
@@ -73,6 +74,13 @@ def weigh(
         return []
     share = hours / (len(ids) - 1)
     return [(min(a, b), max(a, b), share) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_index(size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Positions (i, j), i < j, of every pair among ``size`` sorted attendees."""
+    pairs = [(i, j) for i in range(size) for j in range(i + 1, size)]
+    return tuple(i for i, _ in pairs), tuple(j for _, j in pairs)
 
 
 @dataclass
@@ -204,15 +212,19 @@ class Batcher:
                     self._defer(str(digest), item, ids)
                     pending += 1
                     continue
-                contributions = weigh(item, ids, signals)
-                if not contributions:
+                members = sorted(set(ids))
+                size = len(members)
+                hours = item.duration.total_seconds() / 3600
+                if size < 2 or hours <= 0 or item.cancelled or item.size > broadcast:
                     ignored += 1
                     continue
-                for a, b, w in contributions:
-                    append_row(row)
-                    append_a(a)
-                    append_b(b)
-                    append_w(w)
+                # same rule as weigh(), in bulk: every pair of attendees, i < j
+                first, second = _pair_index(size)
+                count = len(first)
+                batch.a.extend([members[i] for i in first])
+                batch.b.extend([members[j] for j in second])
+                batch.weight.extend([hours / (size - 1)] * count)
+                batch.row.extend([row] * count)
                 append_digest(digest)
             append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
             row += 1

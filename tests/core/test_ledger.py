@@ -136,3 +136,17 @@ def test_week_files_merge_pairs(tmp_path: Path) -> None:
     contacts = ledger.load_week(week_of(T))
     assert contacts.a.size == 1 and float(contacts.weight[0]) == pytest.approx(5.0)
     assert np.all(np.diff(contacts.seen) > 0)
+
+
+def test_ledger_counts_meetings_as_weigh_says(tmp_path: Path) -> None:
+    people = ("p3@x.org", "p1@x.org", "out@else.com", "p2@x.org", "p1@x.org", "p4@x.org")
+    m = meeting("big", people, hours=1.5, size=6)
+    ledger = open_ledger(tmp_path)
+    ledger.add([m], MEMBERS, NOW)
+    ledger.commit(NOW)
+    contacts = ledger.load_week(week_of(T))
+    got = sorted(zip(contacts.a.tolist(), contacts.b.tolist(), contacts.weight.round(4).tolist(),
+                     strict=True))
+    ids = [ledger.id_of(p) for p in people if p in MEMBERS]
+    want = sorted((a, b, round(w, 4)) for a, b, w in weigh(m, list(dict.fromkeys(ids)), Signals()))
+    assert got == want and len(got) == 6  # four people: six pairs of 0.5 h each
