@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 WEEK_EPOCH = dt.date(1970, 1, 5)  # a Monday
 _EPOCH_SECONDS = 4 * 86_400  # 1970-01-05 00:00 UTC
 _WEEK_SECONDS = 7 * 86_400
-SCHEMA = 2  # 2: pending meetings keep a timestamp
+SCHEMA = 2  # 2: pending meetings keep a timestamp, a share and attendee ids
 
 
 def week_of(moment: dt.datetime) -> int:
@@ -233,8 +233,14 @@ class Batcher:
         return stats
 
     def _defer(self, key: str, item: Interaction, ids: list[int]) -> None:
-        pairs = [] if item.cancelled else weigh(item, ids, self.signals)
-        entry = [item.start.timestamp(), [[a, b, round(w, 4)] for a, b, w in pairs]] if pairs else None
+        """Keep a future meeting as [start, share per pair, attendee ids] until it happens.
+
+        (Ids, not pairs: a recurring team meeting repeats for weeks ahead, and its
+        pairs grow with the square of its size.)
+        """
+        members = sorted(set(ids))
+        counts = weigh(item, members, self.signals) if not item.cancelled else []
+        entry = [item.start.timestamp(), counts[0][2], members] if counts else None
         if entry is None:
             self.pending.pop(key, None)
         else:
@@ -263,7 +269,7 @@ class LedgerFiles:
         self._check_meta()
         self.people: list[str] = self._load_json("people.json", [])
         self._index = {p: i for i, p in enumerate(self.people)}
-        # future meetings: digest -> [start timestamp, [[a, b, weight], ...]]
+        # future meetings: digest -> [start timestamp, weight per pair, [attendee ids]]
         self._pending: dict[str, list[Any]] = self._load_json("pending.json", {})
         self._pending_dirty = False
         self._people_saved = len(self.people)
@@ -361,21 +367,22 @@ class LedgerFiles:
     def _release_due(self, now: dt.datetime) -> None:
         """Meetings whose time has come join the batch."""
         now_ts = now.timestamp()
-        for key in [k for k, (start, _) in self._pending.items() if start <= now_ts]:
-            start, pairs = self._pending.pop(key)
+        for key in [k for k, entry in self._pending.items() if entry[0] <= now_ts]:
+            start, share, members = self._pending.pop(key)
             self._pending_dirty = True
             batch = self._batcher.batch
             row = len(batch.digest)
             batch.digest.append(int(key))
             batch.week.append((int(start) - _EPOCH_SECONDS) // _WEEK_SECONDS)
-            for a, b, w in pairs:
-                batch.row.append(row)
-                batch.a.append(a)
-                batch.b.append(b)
-                batch.weight.append(w)
+            first, second = _pair_index(len(members))
+            batch.a.extend([members[i] for i in first])
+            batch.b.extend([members[j] for j in second])
+            batch.weight.extend([share] * len(first))
+            batch.row.extend([row] * len(first))
 
     def buffered(self) -> int:
-        return len(self._batcher.batch)
+        """Contributions (person pairs) waiting for ``commit``: what its memory grows with."""
+        return len(self._batcher.batch.a)
 
     def commit(self, now: dt.datetime) -> int:
         """Fold the buffer into the week files; returns how many interactions were new."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from agent.pipeline import Org, Progress, SyncReport
     from agent.store import Store
 
-PART_SIZE = 400_000  # interactions per part sent to the parent
+PART_PAIRS = 500_000  # contributions per part sent to the parent (about 8 MB)
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: dict[str,
                 resyncs.append(chunk.cursor_key)
             if chunk.cursor is not None:
                 waiting[chunk.cursor_key] = chunk.cursor
-            if len(batcher.batch) >= PART_SIZE:
+            if len(batcher.batch.a) >= PART_PAIRS:
                 out.put(part())
                 waiting, resyncs, senders, stats = {}, [], [], AddStats()
         last = part(done=True)
@@ -89,7 +89,7 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
     from agent.pipeline import _record_opt_outs
 
     ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue(maxsize=4)  # bounds memory: a fast reader waits for the parent
+    out = ctx.Queue(maxsize=2)  # bounds memory: a fast reader waits for the parent
     cursors = store.cursors()
     people = list(org.people.values())
     workers = {

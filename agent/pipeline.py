@@ -112,7 +112,7 @@ def sync(
     now: dt.datetime,
     *,
     progress: Progress = _quiet,
-    commit_every: int = 500_000,
+    commit_every: int = 1_500_000,
     opt_out_address: str | None = None,
     parallel: bool | None = None,
 ) -> SyncReport:

@@ -919,15 +919,22 @@ class FilesCalendar(Calendar):
                 resynced = False
         horizon = self._horizon_for(newest[0])
         old_horizon = dt.datetime.fromisoformat(old_horizon_raw) if old_horizon_raw else None
+        expansions: list[Iterable[Interaction]] = []
         if old_horizon is None or horizon > old_horizon:
-            for series in self._series_at(path, done):
-                pending.extend(series.between(old_horizon, horizon))
+            expansions += [s.between(old_horizon, horizon) for s in self._series_at(path, done)]
         elif old_horizon is not None:
             horizon = old_horizon
         # pending series from an interrupted earlier pass are read again by offset
         earlier = pending_series[: len(pending_series) - len(fresh)]
-        for series in [*self._series_at(path, earlier), *fresh]:
-            pending.extend(series.between(None, horizon))
+        expansions += [s.between(None, horizon) for s in [*self._series_at(path, earlier), *fresh]]
+        for occurrences in expansions:
+            pending.extend(occurrences)
+            if len(pending) >= self.chunk_size:
+                # No cursor yet: the series count as done only with the last chunk, so
+                # a crash in between expands them again (the ledger drops repeats).
+                yield SyncChunk(list(pending), "files:events", None, resynced)
+                pending.clear()
+                resynced = False
         done += pending_series
         pending_series = []
         old_horizon_raw = horizon.isoformat()
