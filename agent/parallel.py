@@ -60,13 +60,15 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: dict[str,
         return made
 
     try:
+        problems = getattr(source, "problems", None)
+        known_problems = len(problems) if isinstance(problems, list) else 0
         waiting: dict[str, str] = {}
         resyncs: list[str] = []
         senders: list[str] = []
         stats = AddStats()
         for chunk in source.read(people, cursors):
             interactions: Iterable[Interaction] = chunk.interactions
-            if opt_out_address and name == "mail":
+            if opt_out_address and name.startswith("mail"):
                 senders.extend(opt_out_senders(interactions, opt_out_address))
             stats.merge(batcher.add(interactions, now))
             if chunk.resynced:
@@ -77,7 +79,8 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: dict[str,
                 out.put(part())
                 waiting, resyncs, senders, stats = {}, [], [], AddStats()
         last = part(done=True)
-        last.problems = list(getattr(source, "problems", []) or [])
+        if isinstance(problems, list):
+            last.problems = list(problems[known_problems:])  # only what this worker found
         out.put(last)
     except BaseException as exc:  # the parent re-raises it
         out.put(_Failure(name, exc))
@@ -91,6 +94,7 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue(maxsize=2)  # bounds memory: a fast reader waits for the parent
     cursors = store.cursors()
+    sources, ranges = _split_large(sources, cursors)
     people = list(org.people.values())
     workers = {
         name: ctx.Process(target=_worker, name=f"bridgework-sync-{name}", daemon=True,
@@ -120,8 +124,9 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
                     problems.extend(item.problems)
             if ledger.buffered() >= commit_every:
                 report.new += ledger.commit(now)
-                store.save_cursors(waiting)
-                waiting = {}
+                if not ranges:  # ranges of one file: its cursor is good only when all are read
+                    store.save_cursors(waiting)
+                    waiting = {}
                 progress(f"sync: {report.stats.read:,} interactions read")
         report.new += ledger.commit(now)
         store.save_cursors(waiting)
@@ -130,6 +135,21 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
             if process.is_alive():
                 process.terminate()
             process.join(5)
+
+
+def _split_large(sources: list[tuple[str, Any]], cursors: dict[str, str]
+                 ) -> tuple[list[tuple[str, Any]], bool]:
+    """Big sources that can be read in byte ranges become one worker per range."""
+    out: list[tuple[str, Any]] = []
+    ranges = False
+    for name, source in sources:
+        parts = source.split(cursors, 2) if hasattr(source, "split") else None
+        if parts:
+            out.extend((f"{name}-{i + 1}", part) for i, part in enumerate(parts))
+            ranges = True
+        else:
+            out.append((name, source))
+    return out, ranges
 
 
 def _next(out: Any, workers: dict[str, Any], running: set[str]) -> _Part | _Failure:

@@ -93,6 +93,7 @@ log = logging.getLogger(__name__)
 UTC = dt.UTC
 CHUNK_SIZE = 50_000
 BLOCK_SIZE = 1 << 22  # bytes read at a time from a JSONL file
+SPLIT_MIN_BYTES = 32 * 2**20  # smaller unread mail is read in one piece
 HEAD_BYTES = 4096  # how much of a file's start identifies it
 HORIZON_AFTER_LATEST = dt.timedelta(weeks=8)
 BUSY_MARGIN = dt.timedelta(days=7)  # longest event busy() expects to overlap its window
@@ -324,7 +325,7 @@ LineParser = Callable[[bytes, int], None]
 
 
 def _scan_lines(path: Path, start: int, first_line: int, parse: LineParser,
-                problems: Problems | None) -> Iterator[tuple[int, int]]:
+                problems: Problems | None, end: int | None = None) -> Iterator[tuple[int, int]]:
     """Feed every complete line after ``start`` to ``parse(line, byte_offset)``.
 
     Yields ``(offset, line_number)`` after each block, the offset being just
@@ -336,7 +337,7 @@ def _scan_lines(path: Path, start: int, first_line: int, parse: LineParser,
     with path.open("rb") as f:
         f.seek(start)
         base, carry = start, b""
-        while block := f.read(BLOCK_SIZE):
+        while block := f.read(BLOCK_SIZE if end is None else max(0, min(BLOCK_SIZE, end - f.tell()))):
             data = carry + block
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -760,6 +761,40 @@ def _mbox_line(box: mailbox.mbox, key: str, path: Path) -> str:
 # --------------------------------------------------------------------------- mail
 
 
+def _count_newlines(f: Any, start: int, end: int) -> int:
+    f.seek(start)
+    count, left = 0, end - start
+    while left > 0:
+        block = f.read(min(BLOCK_SIZE, left))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    return count
+
+
+class MessagesPart:
+    """One byte range of messages.jsonl, read as a source of its own (``FilesMail.split``)."""
+
+    parallel_safe = True
+
+    def __init__(self, mail: FilesMail, path: Path, pos: _Position, start: int, end: int,
+                 first_line: int, resynced: bool, *, last: bool, cursors: Mapping[str, str]) -> None:
+        self.mail, self.path, self.pos = mail, path, pos
+        self.start, self.end, self.first_line = start, end, first_line
+        self.resynced, self.last, self.cursors = resynced, last, cursors
+        self.problems = mail.problems
+
+    def read(self, people: Sequence[Person], cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
+        yield from self.mail._read_range(self.path, self.pos, self.start, self.first_line,
+                                         self.end, self.resynced, self.last)
+        if self.last:
+            mail_dir = self.mail.root / "mail"
+            if mail_dir.is_dir():
+                for box_path in sorted(mail_dir.glob("*.mbox")):
+                    yield from self.mail._read_mbox(box_path, self.cursors)
+
+
 class FilesMail:
     """Messages from ``messages.jsonl`` and ``mail/*.mbox``."""
 
@@ -768,6 +803,7 @@ class FilesMail:
     def __init__(self, root: Path, *, chunk_size: int = CHUNK_SIZE) -> None:
         self.root = root
         self.chunk_size = chunk_size
+        self.split_min_bytes = SPLIT_MIN_BYTES
         self.problems = Problems()
 
     def read(self, people: Sequence[Person], cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
@@ -781,20 +817,54 @@ class FilesMail:
 
     def _read_jsonl(self, path: Path, raw: str | None) -> Iterator[SyncChunk]:
         pos, resynced = _resume(path, raw)
+        yield from self._read_range(path, pos, pos.offset, pos.line, None, resynced, True)
+
+    def _read_range(self, path: Path, pos: _Position, start: int, first_line: int,
+                    end: int | None, resynced: bool, mark: bool) -> Iterator[SyncChunk]:
+        """Messages between two byte offsets; cursors only when ``mark`` (the last range)."""
         pending: list[Interaction] = []
         append = pending.append
 
         def parse(line: bytes, _offset: int) -> None:
             append(message_from_record(_record(line)))
 
-        offset, line = pos.offset, pos.line
-        for offset, line in _scan_lines(path, pos.offset, pos.line, parse, self.problems):
+        offset, line = start, first_line
+        for offset, line in _scan_lines(path, start, first_line, parse, self.problems, end):
             if len(pending) >= self.chunk_size:
-                yield SyncChunk(list(pending), "files:messages", _mark(path, pos, offset, line),
-                                resynced)
+                cursor = _mark(path, pos, offset, line) if mark else None
+                yield SyncChunk(list(pending), "files:messages", cursor, resynced)
                 pending.clear()
                 resynced = False
-        yield SyncChunk(list(pending), "files:messages", _mark(path, pos, offset, line), resynced)
+        cursor = _mark(path, pos, offset, line) if mark else None
+        yield SyncChunk(list(pending), "files:messages", cursor, resynced)
+
+    def split(self, cursors: Mapping[str, str], parts: int) -> list[MessagesPart] | None:
+        """The unread part of messages.jsonl in ``parts`` line-aligned byte ranges, for
+        reading in parallel; None when it is too small to be worth it.
+
+        Only the last range stores cursors, and it also reads the mbox files; the
+        caller stores cursors once every range is done (see ``agent/parallel.py``).
+        """
+        path = self.root / "messages.jsonl"
+        if parts < 2 or not path.is_file():
+            return None
+        pos, resynced = _resume(path, cursors.get("files:messages"))
+        size = path.stat().st_size
+        if size - pos.offset < self.split_min_bytes:
+            return None
+        cuts, lines = [pos.offset], [pos.line]
+        with path.open("rb") as f:
+            for k in range(1, parts):
+                target = pos.offset + (size - pos.offset) * k // parts
+                f.seek(target)
+                f.readline()  # to the start of the next line
+                cut = f.tell()
+                lines.append(lines[-1] + _count_newlines(f, cuts[-1], cut))
+                cuts.append(cut)
+        cuts.append(size)
+        return [MessagesPart(self, path, pos, cuts[i], cuts[i + 1], lines[i], resynced and i == 0,
+                             last=i == parts - 1, cursors=cursors)
+                for i in range(parts)]
 
     def _read_mbox(self, path: Path, cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
         key = f"files:mbox:{path.name}"

@@ -19,9 +19,12 @@ AS_OF = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 23, 6, tzinfo=dt.UTC)
 
 
-def run_sync(data: Path, state: Path, parallel: bool, now: dt.datetime = NOW) -> pipeline.SyncReport:
+def run_sync(data: Path, state: Path, parallel: bool, now: dt.datetime = NOW,
+             split_from: int | None = None) -> pipeline.SyncReport:
     pseudo = Pseudonymiser(b"parallel-test-key-0123456789")
     connectors = build_connectors(FilesSettings(type="files", path=data))
+    if split_from is not None:  # read messages.jsonl in two byte ranges
+        connectors.mail.split_min_bytes = split_from  # type: ignore[union-attr]
     org = pipeline.load_org(connectors.directory.people(), pseudo)
     ledger = LedgerFiles(state / "ledger", pseudo, Rules().signals)
     return pipeline.sync(connectors, ledger, TinyStore(state / "store"), org, now,
@@ -95,3 +98,27 @@ def test_a_failing_worker_stops_the_sync_and_keeps_no_cursor(tmp_path: Path) -> 
     with pytest.raises(OSError, match="disk gone"):
         pipeline.sync(connectors, ledger, store, org, NOW, parallel=True)
     assert "exploding" not in store.cursors()
+
+
+def test_a_file_read_in_two_ranges_gives_the_same_ledger(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    generate(data, people=80, weeks=20, seed=6, as_of=AS_OF)
+    lines = (data / "messages.jsonl").read_text().splitlines()
+    lines[-3] = "{not json"  # a bad line in the second range keeps its true line number
+    (data / "messages.jsonl").write_text("\n".join(lines) + "\n")
+    seq = run_sync(data, tmp_path / "seq", parallel=False)
+    split = run_sync(data, tmp_path / "split", parallel=True, split_from=1)
+    assert split.stats == seq.stats
+    a, b = ledger_contents(tmp_path / "seq"), ledger_contents(tmp_path / "split")
+    assert a.keys() == b.keys()
+    for week in a:
+        for x, y in zip(a[week], b[week], strict=True):
+            assert np.array_equal(x, y)
+    assert run_sync(data, tmp_path / "split", parallel=True, split_from=1).new == 0
+    connectors = build_connectors(FilesSettings(type="files", path=data))
+    connectors.mail.split_min_bytes = 1  # type: ignore[union-attr]
+    org = pipeline.load_org(connectors.directory.people(), Pseudonymiser(b"k" * 20))
+    ledger = LedgerFiles(tmp_path / "third" / "ledger", Pseudonymiser(b"k" * 20), Rules().signals)
+    pipeline.sync(connectors, ledger, TinyStore(tmp_path / "third"), org, NOW, parallel=True)
+    problems = connectors.mail.problems  # type: ignore[union-attr]
+    assert [p for p in problems if f"messages.jsonl:{len(lines) - 2}:" in p], problems
