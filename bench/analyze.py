@@ -65,16 +65,17 @@ def _runner(queue: Any, target: Any, args: tuple[Any, ...]) -> None:
         queue.put({"error": "".join(traceback.format_exception(exc))})
 
 
-def bare_pass(data: str) -> dict[str, Any]:
-    """Parse every line with the fastest parser at hand (the one ingest uses), nothing more."""
+def bare_pass(data: str, parser: str = "orjson") -> dict[str, Any]:
+    """Parse every line (orjson: the parser ingest uses; json: the standard library), nothing more."""
     import orjson
 
+    loads = orjson.loads if parser == "orjson" else json.loads
     start = time.perf_counter()
     lines = 0
     for name in ("messages.jsonl", "events.jsonl"):
         with open(Path(data) / name, "rb") as handle:
             for raw in handle:
-                record = orjson.loads(raw)
+                record = loads(raw)
                 dt.datetime.fromisoformat(record.get("date") or record["start"])
                 lines += 1
     return {"seconds": time.perf_counter() - start, "lines": lines, "peak_mib": peak_mib()}
@@ -98,11 +99,68 @@ def _engine_parts(data: str, state: str) -> tuple[Any, ...]:
     return pipeline, rules, connectors, org, ledger, store
 
 
+class TreeMemory:
+    """Samples the proportional set size (PSS) of this process and its children.
+
+    PSS splits pages shared after a fork among the processes sharing them, so
+    the sum is the real memory the process tree holds at that moment.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import os
+
+        while not self._stop.wait(0.1):
+            pids = [os.getpid(), *_children(os.getpid())]
+            self.peak_mib = max(self.peak_mib, sum(_pss_kib(p) for p in pids) / 1024)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def ingest_and_analyse(data: str, state: str, as_of: str) -> dict[str, Any]:
+    with TreeMemory() as memory:
+        result = _ingest_and_analyse(data, state, as_of)
+    result["tree_peak_mib"] = memory.peak_mib
+    return result
+
+
+def _ingest_and_analyse(data: str, state: str, as_of: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     pipeline, rules, connectors, org, ledger, store = _engine_parts(data, state)
     now = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), tzinfo=dt.UTC)
-    report = pipeline.sync(connectors, ledger, store, org, now)
+    # The memory sampler is a second thread, so the automatic choice would stay
+    # sequential; say what a single-threaded `bridgework` command would do.
+    report = pipeline.sync(connectors, ledger, store, org, now, parallel=True)
     t1 = time.perf_counter()
     analysis = pipeline.analyse(ledger, org, rules, now.date())
     excluded = pipeline.exclusions(org, rules, set())
@@ -188,18 +246,20 @@ def main() -> None:
     print("data: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in sizes.items()))
 
     bare = _in_child(bare_pass, str(data))
-    print(f"bare pass:   {bare['seconds']:6.1f} s  {bare['lines']:,} lines  peak {bare['peak_mib']:.0f} MiB")
+    stdlib = _in_child(bare_pass, str(data), "json")
+    print(f"bare pass:   {bare['seconds']:6.1f} s  {bare['lines']:,} lines with orjson (what ingest uses), "
+          f"{stdlib['seconds']:.1f} s with the standard json module")
     full = _in_child(ingest_and_analyse, str(data), str(state), as_of.isoformat())
     total = full["ingest_seconds"] + full["analyse_seconds"]
     print(f"ingest:      {full['ingest_seconds']:6.1f} s  {full['read']:,} interactions read, "
           f"{full['counted']:,} counted; ledger {full['ledger_mib']:.0f} MiB on disk")
     print(f"analyse:     {full['analyse_seconds']:6.1f} s  {full['pairs']} department pairs, "
           f"{len(full['drifting'])} drifting, {full['suggestions']} suggestions")
-    print(f"ingest+analyse: {total:.1f} s (target ≤ 30), peak {full['peak_mib']:.0f} MiB in the main "
-          f"process (target ≤ 1024), {total / bare['seconds']:.1f}× the bare pass (target ≤ 5)")
-    print(f"  reader processes (one per source, forked): largest peak {full['worker_peak_mib']:.0f} MiB; "
-          f"all together at most {full['peak_mib'] + 2 * full['worker_peak_mib']:.0f} MiB "
-          "(pages shared after fork counted twice)")
+    print(f"ingest+analyse: {total:.1f} s (target ≤ 30), {total / bare['seconds']:.1f}× the orjson "
+          f"bare pass and {total / stdlib['seconds']:.1f}× the json one (target ≤ 5)")
+    print(f"memory: {full['tree_peak_mib']:.0f} MiB at most for the main process and its reader "
+          f"processes together (PSS, target ≤ 1024); main process peak RSS {full['peak_mib']:.0f} MiB, "
+          f"largest reader {full['worker_peak_mib']:.0f} MiB")
     added = append_week(data, as_of)
     later = as_of + dt.timedelta(days=7)
     week = _in_child(one_more_week, str(data), str(state), later.isoformat())
@@ -207,7 +267,8 @@ def main() -> None:
     print(f"one more week: {added:,} appended lines; sync {week['sync']:.2f} s ({week['read']:,} read, "
           f"{week['new']:,} new) + analyse {week['analyse']:.2f} s = {week_total:.2f} s (target ≤ 3); "
           f"start-up (directory, store) {week['setup']:.2f} s; peak {week['peak_mib']:.0f} MiB")
-    ok = total <= 30 and full["peak_mib"] <= 1024 and total <= 5 * bare["seconds"] and week_total <= 3
+    ok = (total <= 30 and full["tree_peak_mib"] <= 1024 and total <= 5 * bare["seconds"]
+          and week_total <= 3)
     print("targets met" if ok else "TARGETS MISSED")
 
 
