@@ -11,14 +11,14 @@ import os
 import secrets
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import ConfigError
 from agent.fileio import write_private
 from agent.yamlsource import YamlProblems, load_file, validation_problems
 from connectors.registry import SourceSettings
+from rules.model import TimeZone
 
 DEFAULT_KEY_ENV = "BRIDGEWORK_SECRET_KEY"
 
@@ -58,7 +58,7 @@ class DaemonSettings(_Strict):
 
 
 class Config(_Strict):
-    timezone: str = Field("UTC", description="the organisation's time zone")
+    timezone: TimeZone = Field("UTC", description="the organisation's time zone")
     source: SourceSettings
     store: StoreSettings = Field(default_factory=StoreSettings)
     secret: SecretSettings = Field(default_factory=SecretSettings)
@@ -66,15 +66,6 @@ class Config(_Strict):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except Exception:
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:

@@ -25,7 +25,6 @@ import functools
 import io
 import json
 import logging
-import os
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.fileio import write_private
 from agent.pseudonym import Pseudonymiser
 from connectors.base import Interaction, InteractionKind
 from rules.model import Signals
@@ -247,16 +247,6 @@ class Batcher:
             self.pending[key] = entry
         self.pending_changes[key] = entry
 
-def _atomic_write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, payload)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
 
 class LedgerFiles:
     """The ledger on disk: ``people.json``, ``pending.json`` and ``week-NNNN.npz`` files."""
@@ -301,7 +291,7 @@ class LedgerFiles:
                 raise ConfigError(f"the ledger in {self.directory} has schema "
                                   f"{stored.get('schema')}, this version reads {SCHEMA}")
         else:
-            _atomic_write(path, json.dumps(meta).encode())
+            write_private(path, json.dumps(meta).encode())
 
     def _week_path(self, week: int) -> Path:
         return self.directory / f"week-{week:05d}.npz"
@@ -319,7 +309,7 @@ class LedgerFiles:
     def _save_week(self, week: int, contacts: WeekContacts) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, a=contacts.a, b=contacts.b, weight=contacts.weight, seen=contacts.seen)
-        _atomic_write(self._week_path(week), buffer.getvalue())
+        write_private(self._week_path(week), buffer.getvalue())
 
     # --- adding ------------------------------------------------------------------
     def person_id(self, email: str) -> int:
@@ -392,13 +382,13 @@ class LedgerFiles:
         batch = self._batcher.take()
         # People first: week files refer to them by position.
         if len(self.people) != self._people_saved or not (self.directory / "people.json").exists():
-            _atomic_write(self.directory / "people.json", json.dumps(self.people).encode())
+            write_private(self.directory / "people.json", json.dumps(self.people).encode())
             self._people_saved = len(self.people)
         new_total = 0
         if len(batch):
             new_total = self._fold(batch)
         if self._pending_dirty or not (self.directory / "pending.json").exists():
-            _atomic_write(self.directory / "pending.json", json.dumps(self._pending).encode())
+            write_private(self.directory / "pending.json", json.dumps(self._pending).encode())
             self._pending_dirty = False
         return new_total
 

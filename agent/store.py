@@ -23,6 +23,7 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 from agent.errors import ConfigError, StoreLocked
+from agent.fileio import write_private
 
 SCHEMA_VERSION = 1
 
@@ -135,19 +136,7 @@ class AtomicJSONStorage(Storage):
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, json.dumps(data, sort_keys=True).encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_private(self.path, json.dumps(data, sort_keys=True).encode())
 
     def close(self) -> None:
         pass

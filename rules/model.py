@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +33,18 @@ _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except Exception:
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+#: An IANA time zone name such as Europe/London (the config file uses it too).
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
 
 
 def _parse_duration(value: Any) -> dt.timedelta:
@@ -467,7 +481,7 @@ class Digests(Strict):
     )
     day: Weekday = Field(0, description="weekday digests go out")
     time: str = Field("08:00", description="local time digests go out, like 08:00")
-    timezone: str = Field("UTC", description="time zone of day and time, like Europe/London")
+    timezone: TimeZone = Field("UTC", description="time zone of day and time, like Europe/London")
     admins: list[Email] = Field(default_factory=list, description="who gets the admin digest")
 
     @field_validator("time")
@@ -476,16 +490,6 @@ class Digests(Strict):
         _parse_clock(value)
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        try:
-            ZoneInfo(value)
-        except Exception:
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
 
 class Privacy(Strict):
