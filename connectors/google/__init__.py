@@ -17,12 +17,18 @@ def build(settings: GoogleSettings, *, clock: Clock = system_clock,
           rand: Callable[[], float] = random.random,
           quota_window: float = 60.0) -> Connectors:
     """The Google connectors for one configuration (sleep and clocks injectable for tests)."""
-    from connectors.google.auth import ServiceAccountSource, credential_source
-    from connectors.google.calendar import GoogleCalendar
-    from connectors.google.directory import GoogleDirectory
-    from connectors.google.mail import GoogleMail
-    from connectors.google.sender import GmailSender
-    from connectors.google.transport import GoogleClient
+    try:
+        from connectors.google.auth import ServiceAccountSource, credential_source
+        from connectors.google.calendar import GoogleCalendar
+        from connectors.google.directory import GoogleDirectory
+        from connectors.google.mail import GoogleMail
+        from connectors.google.sender import GmailSender
+        from connectors.google.transport import GoogleClient
+    except ImportError as exc:
+        from agent.errors import ConfigError
+
+        raise ConfigError(f"the Google connector needs its extra: pip install 'bridgework[google]' "
+                          f"({exc.name} is missing)") from None
 
     def client(source: object) -> GoogleClient:
         return GoogleClient(settings, source, sleep=sleep, monotonic=monotonic, rand=rand,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-
-import requests
+from typing import TYPE_CHECKING
 
 from agent.clock import Clock, system_clock
 from connectors.base import Connectors
-from connectors.microsoft.client import Sleep
 from connectors.microsoft.settings import MicrosoftSettings
+
+if TYPE_CHECKING:  # msal and requests load only when the connector is used
+    import requests
+
+    from connectors.microsoft.client import Sleep
 
 
 def build(
@@ -20,12 +23,18 @@ def build(
     session: requests.Session | None = None,
 ) -> Connectors:
     """The Graph-backed connectors; ``clock``, ``sleep`` and ``session`` are for tests."""
-    from connectors.microsoft.auth import TokenProvider, make_session
-    from connectors.microsoft.calendar import MicrosoftCalendar
-    from connectors.microsoft.client import GraphClient
-    from connectors.microsoft.directory import MicrosoftDirectory
-    from connectors.microsoft.mail import MicrosoftMail
-    from connectors.microsoft.sender import MicrosoftSender
+    try:
+        from connectors.microsoft.auth import TokenProvider, make_session
+        from connectors.microsoft.calendar import MicrosoftCalendar
+        from connectors.microsoft.client import GraphClient
+        from connectors.microsoft.directory import MicrosoftDirectory
+        from connectors.microsoft.mail import MicrosoftMail
+        from connectors.microsoft.sender import MicrosoftSender
+    except ImportError as exc:
+        from agent.errors import ConfigError
+
+        raise ConfigError(f"the Microsoft connector needs its extra: pip install 'bridgework[microsoft]' "
+                          f"({exc.name} is missing)") from None
 
     session = session or make_session(settings)
     client = GraphClient(settings, session, TokenProvider(settings, session), sleep=sleep)
