@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from agent.engine import CycleReport
 
 
+#: Libraries of the optional extras, and the extra that brings each.
+_EXTRAS = {"msal": "microsoft", "googleapiclient": "google", "google": "google",
+           "google_auth_oauthlib": "google"}
+
+
 class _Group(click.Group):
     """Turns BridgeworkError into a clean message and exit code 2, with no traceback."""
 
@@ -28,6 +33,13 @@ class _Group(click.Group):
         except BridgeworkError as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(exc.exit_code)
+        except ModuleNotFoundError as exc:
+            extra = _EXTRAS.get((exc.name or "").split(".")[0])
+            if extra is None:
+                raise
+            click.echo(f"error: this needs the {extra} extra: pip install 'bridgework[{extra}]'",
+                       err=True)
+            sys.exit(2)
 
 
 @click.group(cls=_Group)
