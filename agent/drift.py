@@ -176,8 +176,13 @@ def detect_seams(
     dept_of: np.ndarray,
     departments: Sequence[str],
     seams: Seams,
+    too_thin: dict[tuple[str, str], float] | None = None,
 ) -> list[SeamResult]:
-    """Every department pair with enough baseline volume, most drifting first."""
+    """Every department pair with enough baseline volume, most drifting first.
+
+    Pairs below their ``min_volume`` are not judged; when ``too_thin`` is given
+    it receives their baseline volume, so an admin can see how far off they are.
+    """
     n = len(departments)
     if n < 2:
         return []
@@ -201,6 +206,10 @@ def detect_seams(
             w = windows_for(table, recent_weeks, baseline_weeks)
             candidates.append(_pair_stats(matrix, totals, d1, d2, w, drop, min_volume, label))
     tested = [c for c in candidates if c.baseline_volume >= c.min_volume and c.baseline_volume > 0]
+    if too_thin is not None:
+        for c in candidates:
+            if c not in tested:
+                too_thin[(departments[c.d1], departments[c.d2])] = c.baseline_volume
     q_values = benjamini_hochberg([c.p for c in tested])
     fdr = seams.false_discovery_rate
     results = [_judge(c, q, departments, fdr) for c, q in zip(tested, q_values, strict=True)]

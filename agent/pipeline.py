@@ -197,6 +197,7 @@ class Analysis:
     trends: dict[str, PersonTrend]
     first_week: int
     last_week: int
+    too_thin: dict[tuple[str, str], float] = field(default_factory=dict)  # below min_volume
 
     @property
     def drifting(self) -> list[tuple[str, str]]:
@@ -226,7 +227,8 @@ def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Anal
         if idx is not None:
             dept_of[idx] = dept_index[person.department]
             email_of[idx] = email
-    seams = detect_seams(table, dept_of, departments, seams_rules)
+    too_thin: dict[tuple[str, str], float] = {}
+    seams = detect_seams(table, dept_of, departments, seams_rules, too_thin)
     windows = windows_for(table, seams_rules.recent_weeks, seams_rules.baseline_weeks)
     ties = [
         (email_of[t.a], email_of[t.b], t.baseline_weight)
@@ -238,7 +240,7 @@ def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Anal
         for t in person_trends(table, dept_of, windows, dept_of.size)
         if t.person in email_of
     }
-    return Analysis(as_of, len(org.people), seams, ties, trends, first, last)
+    return Analysis(as_of, len(org.people), seams, ties, trends, first, last, too_thin)
 
 
 # --- plan ---------------------------------------------------------------------------------

@@ -47,7 +47,9 @@ def _seam_line(a: str, b: str, outcome: Outcome) -> str:
     rule = seams.rule_for(a, b)
     floor = rule.min_volume if rule and rule.min_volume is not None else seams.min_volume
     where = f"seams.pairs {a} / {b}" if rule and rule.min_volume is not None else "seams (defaults)"
-    return (f"not judged   {a} / {b}: baseline contact below min_volume {floor:g} "
+    volume = outcome.analysis.too_thin.get((a, b), outcome.analysis.too_thin.get((b, a)))
+    had = f" ({volume:.1f})" if volume is not None else ""
+    return (f"not judged   {a} / {b}: baseline contact{had} below min_volume {floor:g} "
             f"[rule: {where}]")
 
 
