@@ -12,13 +12,13 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError
 from agent.fileio import write_private
 from agent.yamlsource import YamlProblems, load_file, validation_problems
 from connectors.registry import SourceSettings
-from rules.model import TimeZone
+from rules.model import TimeZone, parse_clock
 
 DEFAULT_KEY_ENV = "BRIDGEWORK_SECRET_KEY"
 
@@ -53,8 +53,15 @@ class DaemonSettings(_Strict):
     sync_minutes: int = Field(60, ge=5, description="minutes between syncs")
     analyse_at: str = Field("06:00", description="daily analyse-and-suggest time, org time zone")
     upkeep_minutes: int = Field(30, ge=5, description="minutes between hold upkeep passes")
-    health_port: int | None = Field(9464, description="port for /healthz and /metrics; null: off")
+    health_port: int | None = Field(9464, ge=0, le=65535,
+                                    description="port for /healthz and /metrics; null: off")
     health_host: str = "127.0.0.1"
+
+    @field_validator("analyse_at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        moment = parse_clock(value)
+        return f"{moment:%H:%M}"
 
 
 class Config(_Strict):

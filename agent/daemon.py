@@ -92,7 +92,23 @@ class Daemon:
                 self.metrics.runs.labels(name, "ok").inc()
                 self.metrics.last_success.labels(name).set_to_current_time()
                 self.metrics.rules_errors.set(len(self.engine.rules_source.errors))
+                self._follow_digest_rules()
         return run
+
+    def _digest_trigger(self) -> CronTrigger:
+        rules = self.engine.rules_source.current()
+        hour, minute = (int(x) for x in rules.digests.time.split(":"))
+        day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[rules.digests.day]
+        return CronTrigger(day_of_week=day, hour=hour, minute=minute,
+                           timezone=ZoneInfo(rules.digests.timezone))
+
+    def _follow_digest_rules(self) -> None:
+        """A rules change may move the digest day or time: follow it."""
+        trigger = self._digest_trigger()
+        job = self.scheduler.get_job("digests")
+        if job is not None and str(job.trigger) != str(trigger):
+            self.scheduler.reschedule_job("digests", trigger=trigger)
+            log.info("digests now go out %s", trigger)
 
     def _sync(self) -> None:
         report = self.engine.sync()
@@ -111,9 +127,6 @@ class Daemon:
     def schedule(self) -> None:
         d = self.config.daemon
         hour, minute = (int(x) for x in d.analyse_at.split(":"))
-        rules = self.engine.rules_source.current()
-        dig_hour, dig_minute = (int(x) for x in rules.digests.time.split(":"))
-        day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[rules.digests.day]
         add = self.scheduler.add_job
         common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600}
         add(self._job("sync", self._sync), IntervalTrigger(minutes=d.sync_minutes), id="sync",
@@ -122,9 +135,7 @@ class Daemon:
             id="upkeep", **common)
         add(self._job("suggest", self._suggest), CronTrigger(hour=hour, minute=minute),
             id="suggest", **common)
-        add(self._job("digests", self._digests),
-            CronTrigger(day_of_week=day, hour=dig_hour, minute=dig_minute,
-                        timezone=ZoneInfo(rules.digests.timezone)), id="digests", **common)
+        add(self._job("digests", self._digests), self._digest_trigger(), id="digests", **common)
 
     def serve_health(self) -> ThreadingHTTPServer | None:
         d = self.config.daemon

@@ -101,7 +101,7 @@ Weekday = Annotated[
 ]
 
 
-def _parse_clock(text: str) -> dt.time:
+def parse_clock(text: str) -> dt.time:
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
     if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59:
         raise ValueError(f"expected a time like 09:30, got {text!r}")
@@ -134,7 +134,7 @@ def _parse_range(value: Any) -> Any:
         if "-" not in value:
             raise ValueError(f"expected hours like 10:00-16:00, got {value!r}")
         start, end = value.split("-", 1)
-        return {"start": _parse_clock(start), "end": _parse_clock(end)}
+        return {"start": parse_clock(start), "end": parse_clock(end)}
     return value
 
 
@@ -487,7 +487,7 @@ class Digests(Strict):
     @field_validator("time")
     @classmethod
     def _clock(cls, value: str) -> str:
-        _parse_clock(value)
+        parse_clock(value)
         return value
 
 

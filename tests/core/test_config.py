@@ -51,3 +51,10 @@ def test_secret_from_env_file_or_generated(tmp_path: Path, monkeypatch: pytest.M
     short.write_text("tiny")
     with pytest.raises(ConfigError, match="fewer than 16"):
         secret_key(SecretSettings(key_file=short), tmp_path)
+
+
+def test_daemon_times_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("source:\n  type: files\n  path: d\ndaemon:\n  analyse_at: '25:00'\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml:5:15: .*25:00"):
+        load_config(path)
