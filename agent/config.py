@@ -18,6 +18,7 @@ from agent.errors import ConfigError
 from agent.fileio import write_private
 from agent.yamlsource import YamlProblems, load_file, validation_problems
 from connectors.registry import SourceSettings
+from connectors.smtp import SmtpSettings
 from rules.model import TimeZone, parse_clock
 
 DEFAULT_KEY_ENV = "BRIDGEWORK_SECRET_KEY"
@@ -42,6 +43,8 @@ class SecretSettings(_Strict):
 class DigestSettings(_Strict):
     sender: str = Field("bridgework@localhost", description="From address of digests")
     enabled: bool = True
+    smtp: SmtpSettings | None = Field(
+        None, description="send digests through this mail server instead of the source's sender")
     opt_out_address: str | None = Field(
         None,
         description="a mail to this address opts its sender out (seen in mail metadata only; "
@@ -89,6 +92,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     if config.secret.key_file is not None and fix(config.secret.key_file):
         updates["secret"] = config.secret.model_copy(update={"key_file": fix(config.secret.key_file)})
     source_updates = {}
+    smtp = config.digest.smtp
+    if smtp is not None:
+        smtp_updates = {name: base / value for name in ("password_file", "ca_bundle")
+                        if isinstance(value := getattr(smtp, name), Path) and not value.is_absolute()}
+        if smtp_updates:
+            updates["digest"] = config.digest.model_copy(
+                update={"smtp": smtp.model_copy(update=smtp_updates)})
     for name in ("path", "outbox", "credentials_file", "client_secret_file", "certificate_file",
                  "token_file", "ca_bundle", "send_credentials_file"):
         value = getattr(config.source, name, None)

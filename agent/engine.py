@@ -236,6 +236,10 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
     rules = RulesSource(config.rules, store)
     ledger = LedgerFiles(store_dir / "ledger", pseudonymiser, Rules().signals)
     connectors = build_connectors(config.source)
+    if config.digest.smtp is not None:
+        from connectors.smtp import SmtpSender
+
+        connectors.sender = SmtpSender(config.digest.smtp)
     return Engine(connectors, store, ledger, pseudonymiser, rules, clock,
                   sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
                   opt_out_address=config.digest.opt_out_address)
