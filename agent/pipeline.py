@@ -34,6 +34,7 @@ from agent.drift import (
     windows_for,
 )
 from agent.eligibility import exclusion_reason, managers_of
+from agent.errors import ConnectorError, NotOurEvent
 from agent.holds import (
     Upkeep,
     build_hold,
@@ -417,7 +418,11 @@ def place(
             continue
         assert calendar is not None
         hold = build_hold(item.suggestion, item.slot, rules.meetings, item.id)
-        calendar.place(hold)
+        try:
+            calendar.place(hold)
+        except ConnectorError as exc:  # stays planned: the next cycle places it
+            log.warning("hold %s could not be placed yet (%s)", item.id, exc.message)
+            continue
         placed = record.with_status("placed", now)
         store.save_suggestion(placed)
         report.placed.append(placed)
@@ -435,7 +440,16 @@ def _finish_planned(records: Iterable[SuggestionRecord], calendar: Calendar | No
         if hold is None:
             store.save_suggestion(record.with_status("removed", now, note="a person left"))
             continue
-        calendar.place(hold)
+        if hold.start <= now:
+            store.save_suggestion(record.with_status("released", now,
+                                                     note="its time passed before it was placed"))
+            continue
+        try:
+            calendar.place(hold)
+        except ConnectorError as exc:
+            log.warning("hold %s could not be placed yet (%s); trying again next cycle",
+                        record.id, exc.message)
+            continue
         store.save_suggestion(record.with_status("placed", now))
         done += 1
     return done
@@ -464,26 +478,54 @@ def upkeep(
     for record in store.suggestions():
         if record.status != "placed":
             continue
-        hold = hold_for_record(record, org, rules)
-        if hold is None:
-            report.count("left")
-            store.save_suggestion(record.with_status("removed", now, note="a person left"))
-            continue
-        if any(e in excluded for e in hold.attendees):
-            calendar.release(hold)
-            store.save_suggestion(record.with_status("released", now, note="a person is excluded"))
-            report.count("released")
-            continue
-        state = calendar.state(hold)
-        start, end = state.start or hold.start, state.end or hold.end
-        clash = False
-        if state.exists and end > now:
-            busy = calendar.busy(list(hold.attendees), start, end)
-            clash = conflicts(dict(busy), start, end)
-        decision = decide(hold, state, now, clash)
-        report.count(decision.action.value)
-        _carry_out(decision.action, decision.why, hold, record, calendar, store, org, rules, now)
+        # One hold that cannot be looked after must not stop the others (or the cycle).
+        try:
+            _look_after(record, calendar, store, org, rules, excluded, now, report)
+        except NotOurEvent:
+            log.warning("hold %s no longer carries Bridgework's mark; leaving it alone", record.id)
+            store.save_suggestion(record.with_status("removed", now, note="mark lost; left alone"))
+            report.count("not-ours")
+        except ConnectorError as exc:
+            log.warning("hold %s: %s; trying again next cycle", record.id, exc.message)
+            report.count("error")
     return report
+
+
+def _look_after(record: SuggestionRecord, calendar: Calendar, store: Store, org: Org, rules: Rules,
+                excluded: Mapping[str, str], now: dt.datetime, report: UpkeepReport) -> None:
+    hold = hold_for_record(record, org, rules)
+    if hold is None:
+        _release_orphan(record, calendar, org, now)
+        report.count("left")
+        store.save_suggestion(record.with_status("removed", now, note="a person left"))
+        return
+    if hold.start > now and any(e in excluded for e in hold.attendees):
+        calendar.release(hold)  # opted out or excluded: gone from calendars this cycle
+        store.save_suggestion(record.with_status("released", now, note="a person is excluded"))
+        report.count("released")
+        return
+    state = calendar.state(hold)
+    start, end = state.start or hold.start, state.end or hold.end
+    clash = False
+    if state.exists and end > now:
+        busy = calendar.busy(list(hold.attendees), start, end)
+        clash = conflicts(dict(busy), start, end)
+    decision = decide(hold, state, now, clash)
+    report.count(decision.action.value)
+    _carry_out(decision.action, decision.why, hold, record, calendar, store, org, rules, now)
+
+
+def _release_orphan(record: SuggestionRecord, calendar: Calendar, org: Org, now: dt.datetime) -> None:
+    """Someone in the hold left: take a future hold off the organiser's calendar if they stayed."""
+    organizer = org.by_pseudonym.get(record.people[0])
+    if organizer is None or record.start is None or record.end is None:
+        return
+    start = dt.datetime.fromisoformat(record.start)
+    if start <= now:
+        return
+    # The guard in Calendar.release only needs the id and the organiser to check the mark.
+    calendar.release(Hold(record.id, organizer, (organizer,), start,
+                          dt.datetime.fromisoformat(record.end), "", ""))
 
 
 def _carry_out(action: Upkeep, why: str, hold: Hold, record: SuggestionRecord,

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pytest
 
-from agent.errors import NotOurEvent
 from connectors.base import Hold, Response
 from rules.model import Rules
 from tests.core.conftest import World
@@ -164,9 +163,45 @@ def test_foreign_event_with_same_id_is_never_touched(make_world: Callable[..., W
     event = world.calendar.events[key]
     event.mark = None  # someone replaced our event with their own under the same id
     event.responses[next(a for a in event.attendees if a != event.owner)] = Response.DECLINED
-    with pytest.raises(NotOurEvent):
-        world.engine.upkeep()
+    other = report.place.placed[1]
+    other_key = next(k for k in world.calendar.events if k[1] == other.id)
+    other_event = world.calendar.events[other_key]
+    other_event.responses[next(a for a in other_event.attendees if a != other_event.owner)] = \
+        Response.DECLINED
+    outcome = world.engine.upkeep()
+    assert key in world.calendar.events  # not ours any more: untouched
+    assert other_key not in world.calendar.events  # and the next hold was still looked after
+    assert outcome.outcomes["not-ours"] == 1 and outcome.outcomes["declined"] == 1
+    statuses = {r.id: r.status for r in world.store.suggestions()}
+    assert statuses[record.id] == "removed" and statuses[other.id] == "declined"
+
+
+def test_a_past_meeting_is_not_deleted_when_someone_opts_out(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    key = next(k for k in world.calendar.events if k[1] == record.id)
+    event = world.calendar.events[key]
+    for a in event.attendees:
+        event.responses[a] = Response.ACCEPTED
+    world.clock.now = event.end + dt.timedelta(hours=1)
+    world.store.add_opt_out(record.people[1])
+    world.engine.upkeep()
     assert key in world.calendar.events
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "met"
+
+
+def test_a_person_leaving_takes_the_future_hold_off_the_calendar(make_world: Callable[..., World]) -> None:
+    world = make_world(hold_rules())
+    report = world.engine.run_once()
+    record = report.place.placed[0]
+    key = next(k for k in world.calendar.events if k[1] == record.id)
+    leaver = world.engine.org().by_pseudonym[record.people[1]]
+    directory = world.connectors.directory
+    directory._people.pop(leaver)  # type: ignore[attr-defined]
+    world.engine.upkeep()
+    assert key not in world.calendar.events
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "removed"
 
 
 def test_suggest_mode_touches_no_calendar(make_world: Callable[..., World]) -> None:
