@@ -511,8 +511,8 @@ def _look_after(record: SuggestionRecord, calendar: Calendar, store: Store, org:
         busy = calendar.busy(list(hold.attendees), start, end)
         clash = conflicts(dict(busy), start, end)
     decision = decide(hold, state, now, clash)
-    report.count(decision.action.value)
     _carry_out(decision.action, decision.why, hold, record, calendar, store, org, rules, now)
+    report.count(decision.action.value)
 
 
 def _release_orphan(record: SuggestionRecord, calendar: Calendar, org: Org, now: dt.datetime) -> None:
