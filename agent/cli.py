@@ -150,6 +150,9 @@ def _print_cycle(report: CycleReport) -> None:
     console.print(f"holds: {len(placed.placed)} placed, {len(placed.suggested)} suggested "
                   f"(digest only), {len(placed.unscheduled)} without a free slot, "
                   f"{placed.resumed} finished from an interrupted run")
+    if placed.failed:
+        console.print(f"[yellow]{placed.failed} hold(s) could not be placed yet; they are recorded "
+                      "and placed by the next cycle[/]")
     if report.upkeep.outcomes:
         console.print("upkeep: " + ", ".join(f"{k} {v}" for k, v in report.upkeep.outcomes.items()))
     console.print(f"digests sent: {report.digests_sent}")

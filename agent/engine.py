@@ -8,7 +8,6 @@ leaves the last good rules in force and the admin digest says so.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from agent.clock import Clock, system_clock
 from agent.config import Config, secret_key
 from agent.digest import DigestInput, compose
 from agent.errors import RulesError
+from agent.fileio import write_private
 from agent.ledger import LedgerFiles, week_of
 from agent.pseudonym import Pseudonymiser
 from agent.store import Store, TinyStore
@@ -38,13 +38,19 @@ def load_rules_file(path: Path, departments: list[str] | None = None) -> Rules:
 
 
 class RulesSource:
-    """The rules in force: reloaded when the file changes, last good kept on error."""
+    """The rules in force: reloaded when the file changes, last good kept on error.
 
-    def __init__(self, path: Path | None, store: Store | None = None) -> None:
+    The last good rules are also kept in ``keep`` (a private copy of the
+    admin's file, next to the state), so a restarted daemon that finds a
+    broken rules file carries on with them instead of stopping.
+    """
+
+    def __init__(self, path: Path | None, keep: Path | None = None) -> None:
         self.path = path
-        self.store = store
+        self.keep = keep
         self._rules: Rules | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[object, ...] | None = None
+        self._departments: tuple[str, ...] | None = None
         self.errors: list[str] = []
 
     def _file_stamp(self) -> tuple[int, int] | None:
@@ -57,44 +63,37 @@ class RulesSource:
         return (st.st_mtime_ns, st.st_size)
 
     def current(self, departments: list[str] | None = None) -> Rules:
+        """The rules; department names are checked against the latest directory seen."""
+        if departments is not None:
+            self._departments = tuple(departments)
         if self.path is None:
             self._rules = self._rules or Rules()
             return self._rules
-        stamp = self._file_stamp()
+        stamp = (self._file_stamp(), self._departments)
         if self._rules is not None and stamp == self._stamp:
             return self._rules
         try:
-            rules = load_rules_file(self.path, departments)
+            rules = load_rules_file(self.path, list(self._departments) if self._departments else None)
         except RulesError as exc:
             self.errors = exc.problems or [exc.message]
             for line in self.errors:
                 log.error("rules: %s", line)
             if self._rules is None:
-                self._rules = self._last_good_from_store()
+                self._rules = self._last_good()
                 if self._rules is None:
                     raise
             log.error("keeping the last good rules in force")
             self._stamp = stamp
-            self._remember_error()
             return self._rules
         self._rules, self._stamp, self.errors = rules, stamp, []
-        self._remember_good(rules)
+        if self.keep is not None:
+            write_private(self.keep, rules.model_dump_json().encode())
         return rules
 
-    def _remember_good(self, rules: Rules) -> None:
-        if self.store is not None:
-            self.store.set_meta("rules_last_good", rules.model_dump_json())
-            self.store.set_meta("rules_errors", "[]")
-
-    def _remember_error(self) -> None:
-        if self.store is not None:
-            self.store.set_meta("rules_errors", json.dumps(self.errors))
-
-    def _last_good_from_store(self) -> Rules | None:
-        if self.store is None:
+    def _last_good(self) -> Rules | None:
+        if self.keep is None or not self.keep.exists():
             return None
-        saved = self.store.meta("rules_last_good")
-        return Rules.model_validate_json(saved) if saved else None
+        return Rules.model_validate_json(self.keep.read_text())
 
 
 @dataclass
@@ -233,7 +232,7 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
     key = secret_key(config.secret, store_dir)
     pseudonymiser = Pseudonymiser(key)
     store = TinyStore(store_dir)
-    rules = RulesSource(config.rules, store)
+    rules = RulesSource(config.rules, store_dir / "rules.last-good.json")
     ledger = LedgerFiles(store_dir / "ledger", pseudonymiser, Rules().signals)
     connectors = build_connectors(config.source)
     if config.digest.smtp is not None:

@@ -333,6 +333,10 @@ class LedgerFiles:
         self._batcher.signals = self.signals
         return self._batcher.add(interactions, now)
 
+    @property
+    def pseudonymiser(self) -> Pseudonymiser:
+        return self._pseudo
+
     def worker_batcher(self, members: Mapping[str, object]) -> Batcher:
         """A Batcher for a sync worker: the same ids and key, its own copy of pending."""
         return Batcher(self.member_ids(members), self._pseudo.interaction, self.signals,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import queue as queue_module
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +48,7 @@ class _Failure:
     error: BaseException
 
 
-def _worker(name: str, source: Any, people: Sequence[Person], cursors: dict[str, str],
+def _worker(name: str, source: Any, people: Sequence[Person], cursors: Mapping[str, str],
             batcher: Batcher, now: dt.datetime, opt_out_address: str | None,
             out: Any) -> None:
     from agent.pipeline import opt_out_senders
@@ -89,11 +89,11 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: dict[str,
 def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: Store, org: Org,
                     now: dt.datetime, report: SyncReport, progress: Progress, commit_every: int,
                     opt_out_address: str | None) -> None:
-    from agent.pipeline import _record_opt_outs
+    from agent.pipeline import KeyedCursors, _record_opt_outs
 
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue(maxsize=2)  # bounds memory: a fast reader waits for the parent
-    cursors = store.cursors()
+    cursors = KeyedCursors(store.cursors(), ledger.pseudonymiser)
     sources, ranges = _split_large(sources, cursors)
     people = list(org.people.values())
     workers = {
@@ -125,11 +125,11 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
             if ledger.buffered() >= commit_every:
                 report.new += ledger.commit(now)
                 if not ranges:  # ranges of one file: its cursor is good only when all are read
-                    store.save_cursors(waiting)
+                    store.save_cursors(cursors.keyed(waiting))
                     waiting = {}
                 progress(f"sync: {report.stats.read:,} interactions read")
         report.new += ledger.commit(now)
-        store.save_cursors(waiting)
+        store.save_cursors(cursors.keyed(waiting))
     finally:
         for process in workers.values():
             if process.is_alive():
@@ -137,7 +137,7 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
             process.join(5)
 
 
-def _split_large(sources: list[tuple[str, Any]], cursors: dict[str, str]
+def _split_large(sources: list[tuple[str, Any]], cursors: Mapping[str, str]
                  ) -> tuple[list[tuple[str, Any]], bool]:
     """Big sources that can be read in byte ranges become one worker per range."""
     out: list[tuple[str, Any]] = []

@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -99,6 +99,27 @@ class SyncReport:
     opt_outs: list[str] = field(default_factory=list)  # senders who wrote to the opt-out address
 
 
+class KeyedCursors(Mapping[str, str]):
+    """Stored cursors as connectors ask for them: by plain name, kept under a keyed one."""
+
+    def __init__(self, stored: Mapping[str, str], pseudonymiser: Pseudonymiser) -> None:
+        self._stored = stored
+        self._key = pseudonymiser.cursor_key
+
+    def __getitem__(self, name: str) -> str:
+        return self._stored[self._key(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("stored cursor names are keyed and cannot be listed")
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def keyed(self, cursors: Mapping[str, str]) -> dict[str, str]:
+        """New cursors ready to store."""
+        return {self._key(name): value for name, value in cursors.items()}
+
+
 def opt_out_senders(interactions: Iterable[Interaction], address: str) -> list[str]:
     """People who mailed the opt-out address: metadata is enough, no body is read."""
     return [i.participants[0] for i in interactions
@@ -144,7 +165,7 @@ def _sync_sources(connectors: Connectors, ledger: LedgerFiles, store: Store, org
         sync_in_workers(sources, ledger, store, org, now, report, progress, commit_every,
                         opt_out_address)
         return
-    cursors = store.cursors()
+    cursors = KeyedCursors(store.cursors(), ledger.pseudonymiser)
     waiting: dict[str, str] = {}
     people = list(org.people.values())
     for name, source in sources:
@@ -159,11 +180,11 @@ def _sync_sources(connectors: Connectors, ledger: LedgerFiles, store: Store, org
                 waiting[chunk.cursor_key] = chunk.cursor
             if ledger.buffered() >= commit_every:
                 report.new += ledger.commit(now)
-                store.save_cursors(waiting)
+                store.save_cursors(cursors.keyed(waiting))
                 waiting = {}
                 progress(f"{name}: {report.stats.read:,} interactions read")
     report.new += ledger.commit(now)
-    store.save_cursors(waiting)
+    store.save_cursors(cursors.keyed(waiting))
 
 
 def _record_opt_outs(senders: Iterable[str], org: Org, store: Store, report: SyncReport) -> None:
@@ -390,6 +411,7 @@ class PlaceReport:
     suggested: list[SuggestionRecord] = field(default_factory=list)
     unscheduled: list[Planned] = field(default_factory=list)
     resumed: int = 0
+    failed: int = 0  # recorded but not yet on the calendar: placed by the next cycle
 
 
 def place(
@@ -422,6 +444,7 @@ def place(
             calendar.place(hold)
         except ConnectorError as exc:  # stays planned: the next cycle places it
             log.warning("hold %s could not be placed yet (%s)", item.id, exc.message)
+            report.failed += 1
             continue
         placed = record.with_status("placed", now)
         store.save_suggestion(placed)

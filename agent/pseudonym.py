@@ -35,6 +35,10 @@ class Pseudonymiser:
         h.update(source_id.encode())
         return int.from_bytes(h.digest(), "big") >> 1
 
+    def cursor_key(self, key: str) -> str:
+        """Sync cursor names carry mailbox addresses (``google:mail:ada@x``): keep them keyed."""
+        return "c-" + hmac.new(self._key, b"cursor\x00" + key.encode(), hashlib.sha256).hexdigest()[:32]
+
     def fingerprint(self) -> str:
         """Identifies the key without revealing it, so a changed key is noticed."""
         return hmac.new(self._key, b"bridgework/key-fingerprint", hashlib.sha256).hexdigest()[:16]

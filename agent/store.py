@@ -164,14 +164,16 @@ class TinyStore:
                               f"this version reads {SCHEMA_VERSION}")
 
     def cursors(self) -> dict[str, str]:
-        return {d["key"]: d["value"] for d in self.db.table("cursors").all()}
+        doc = self.db.table("cursors").get(Query().key == "all")
+        return dict(doc["value"]) if doc else {}
 
     def save_cursors(self, cursors: Mapping[str, str]) -> None:
-        table = self.db.table("cursors")
+        if not cursors:
+            return
         current = self.cursors()
         current.update(cursors)
-        table.truncate()  # one write for many cursors: TinyDB rewrites the file per call
-        table.insert_multiple({"key": k, "value": v} for k, v in sorted(current.items()))
+        # One document, one atomic write: never a moment with the cursors half saved.
+        self.db.table("cursors").upsert({"key": "all", "value": current}, Query().key == "all")
 
     def suggestions(self) -> list[SuggestionRecord]:
         return [_record_from(d) for d in self.db.table("suggestions").all()]

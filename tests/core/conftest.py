@@ -45,7 +45,7 @@ class World:
     def _engine(self) -> Engine:
         pseudo = Pseudonymiser(KEY)
         ledger = LedgerFiles(self.tmp / "ledger", pseudo, self.rules.signals)
-        source = RulesSource(self.rules_path, self.store)
+        source = RulesSource(self.rules_path, self.tmp / "rules.last-good.json")
         if self.rules_path is None:
             source._rules = self.rules
         return Engine(self.connectors, self.store, ledger, pseudo, source, self.clock,

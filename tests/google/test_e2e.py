@@ -91,8 +91,9 @@ def test_run_killed_mid_way_then_rerun_places_each_hold_once(domain, tmp_path: P
     # comes back: the run gives up part-way, as if it had been killed.
     fault = world.fake.inject(Fault(INSERT, drop=True, land=True, after=1, times=10_000))
     broken = _run(config)
-    assert broken.exit_code != 0
     assert "Traceback" not in broken.output
+    # the cycle carries on: the holds whose answer was lost stay recorded as planned
+    assert broken.exit_code == 0 and "could not be placed yet" in broken.output, broken.output
     landed = len(_holds(world.fake))
     assert landed >= 2
     world.fake.faults.remove(fault)
