@@ -93,6 +93,7 @@ log = logging.getLogger(__name__)
 UTC = dt.UTC
 CHUNK_SIZE = 50_000
 BLOCK_SIZE = 1 << 22  # bytes read at a time from a JSONL file
+MIN_YEAR, MAX_YEAR = 1970, 2200  # plausible years of contact data
 SPLIT_MIN_BYTES = 32 * 2**20  # smaller unread mail is read in one piece
 HEAD_BYTES = 4096  # how much of a file's start identifies it
 HORIZON_AFTER_LATEST = dt.timedelta(weeks=8)
@@ -130,7 +131,24 @@ def parse_time(value: object, what: str) -> dt.datetime:
         raise BadRecord(f"{what} {value!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise BadRecord(f"{what} {value!r} has no UTC offset")
+    return _plausible(moment, what, value)
+
+
+def _plausible(moment: dt.datetime, what: str, value: object) -> dt.datetime:
+    """Refuse years no export really has: they would overflow date arithmetic later."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise BadRecord(f"{what} {value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
     return moment
+
+
+_INTERVAL = re.compile(r"(?:^|;)\s*INTERVAL\s*=\s*(-?\d+)", re.I)
+
+
+def _check_interval(rule: str) -> None:
+    """A zero or negative INTERVAL never advances: expanding it would never end."""
+    m = _INTERVAL.search(rule)
+    if m and int(m.group(1)) < 1:
+        raise BadRecord(f"rrule {rule!r} has INTERVAL={m.group(1)}; it must be 1 or more")
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -423,6 +441,8 @@ def message_from_record(rec: Mapping[str, Any]) -> Interaction:
         start = parse_time(date, "date")
     if start.tzinfo is None:
         raise BadRecord(f"date {date!r} has no UTC offset")
+    if not MIN_YEAR <= start.year <= MAX_YEAR:
+        _plausible(start, "date", date)
     ident = rec["id"]
     if type(ident) is not str or not ident:
         ident = _identifier(ident)
@@ -552,6 +572,7 @@ def event_from_record(rec: Mapping[str, Any]) -> Interaction | _Series:
 def _series(meeting: Interaction, rule: object, zone: object, exdates: object) -> _Series:
     if not isinstance(rule, str):
         raise BadRecord("rrule is not a string")
+    _check_interval(rule)
     start = meeting.start
     if zone:
         try:
@@ -671,6 +692,9 @@ def _clean_event(ev: icalendar.cal.Component) -> icalendar.Event | None:
         return None  # an all-day entry: a holiday or an out-of-office note, not a meeting
     if start.tzinfo is None or (isinstance(end, dt.datetime) and end.tzinfo is None):
         raise BadRecord(f"event {ev['UID']} has a floating time (no UTC offset or TZID)")
+    _plausible(start, f"event {ev['UID']} DTSTART", start.isoformat())
+    if "RRULE" in ev:
+        _check_interval(ev["RRULE"].to_ical().decode())
     kept = icalendar.Event()
     for name in _ICS_KEEP:
         if name in ev:

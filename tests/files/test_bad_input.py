@@ -184,3 +184,33 @@ def test_bad_mbox(tmp_path: Path) -> None:
         f"{folder / 'b.mbox'}:9: unreadable Date 'sometime soon'",
         f"{folder / 'b.mbox'}:16: no From address",
     ]
+
+
+def test_impossible_years_and_endless_rules_are_reported_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "messages.jsonl").write_text(
+        '{"id": "old", "date": "0001-01-01T00:30:00+01:00", "from": "a@x.org", "to": ["b@x.org"]}\n'
+        + GOOD_MSG + "\n")
+    ev = ('{{"id": "{id}", "start": "{start}", "end": "{end}", "organizer": "a@x.org", '
+          '"attendees": ["b@x.org"]{extra}}}')
+    (tmp_path / "events.jsonl").write_text("\n".join([
+        ev.format(id="far", start="9999-12-31T10:00:00+00:00", end="9999-12-31T11:00:00+00:00",
+                  extra=""),
+        ev.format(id="loop", start="2026-03-02T10:00:00+00:00", end="2026-03-02T11:00:00+00:00",
+                  extra=', "rrule": "FREQ=WEEKLY;INTERVAL=0"'),
+        ev.format(id="ok", start="2026-03-02T10:00:00+00:00", end="2026-03-02T11:00:00+00:00",
+                  extra=""),
+    ]) + "\n")
+    (tmp_path / "calendar").mkdir()
+    (tmp_path / "calendar" / "loop.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:l1\r\n"
+        "DTSTART:20260302T100000Z\r\nDTEND:20260302T110000Z\r\nRRULE:FREQ=DAILY;INTERVAL=0\r\n"
+        "ORGANIZER:mailto:a@x.org\r\nATTENDEE:mailto:b@x.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    mail = FilesMail(tmp_path)
+    assert [i.id for i in read_all(mail)] == ["m1"]
+    assert any("messages.jsonl:1:" in p and "0001" in p for p in mail.problems)
+    calendar = FilesCalendar(tmp_path)
+    assert [i.id for i in read_all(calendar)] == ["ok"]
+    problems = "\n".join(calendar.problems)
+    assert "events.jsonl:1:" in problems and "9999" in problems
+    assert "events.jsonl:2:" in problems and "INTERVAL=0" in problems
+    assert "loop.ics" in problems and "INTERVAL" in problems
