@@ -694,7 +694,8 @@ def _clean_event(ev: icalendar.cal.Component) -> icalendar.Event | None:
         raise BadRecord(f"event {ev['UID']} has a floating time (no UTC offset or TZID)")
     _plausible(start, f"event {ev['UID']} DTSTART", start.isoformat())
     if "RRULE" in ev:
-        _check_interval(ev["RRULE"].to_ical().decode())
+        rule = ev["RRULE"].to_ical()
+        _check_interval(rule.decode() if isinstance(rule, bytes) else str(rule))
     kept = icalendar.Event()
     for name in _ICS_KEEP:
         if name in ev:
