@@ -208,6 +208,11 @@ class Batcher:
             else:
                 ids = [ids_of[p] for p in item.participants if p in ids_of]
                 digest = digest_of("meeting:" + item.id)
+                if item.cancelled:  # whenever it was to be: a future one waiting is dropped
+                    if str(digest) in self.pending:
+                        self._defer(str(digest), item, ids)
+                    ignored += 1
+                    continue
                 if start_ts > now_ts:
                     self._defer(str(digest), item, ids)
                     pending += 1

@@ -90,6 +90,18 @@ class Interaction:
     cancelled: bool = False
 
 
+#: The start given to a cancellation whose time the source no longer tells.
+UNKNOWN_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def cancellation(interaction_id: str) -> Interaction:
+    """A meeting the source reports deleted, known only by its id (e.g. Google's stubs).
+
+    The ledger drops a future meeting it was keeping for that id.
+    """
+    return Interaction(interaction_id, InteractionKind.MEETING, UNKNOWN_TIME, (), 0, cancelled=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Busy:
     start: dt.datetime

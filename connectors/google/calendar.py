@@ -37,6 +37,7 @@ from connectors.base import (
     Person,
     Response,
     SyncChunk,
+    cancellation,
 )
 from connectors.google import auth
 from connectors.google.transport import Call, GoogleClient, status_of
@@ -73,8 +74,11 @@ def to_interaction(event: Mapping[str, Any], owner: str) -> Interaction | None:
     """One event as meeting metadata; None for all-day events and stubs without a time."""
     cancelled = event.get("status") == "cancelled"
     start = parse_time(event.get("start")) or parse_time(event.get("originalStartTime"))
-    if start is None or not event.get("id"):
+    if not event.get("id"):
         return None
+    if start is None:
+        # incremental sync reports a deleted event as a bare id: still worth telling the ledger
+        return cancellation(interaction_id(event)) if cancelled else None
     end = parse_time(event.get("end")) or start
     people = [a for a in event.get("attendees") or [] if not a.get("resource")]
     organiser = str((event.get("organizer") or {}).get("email") or owner).lower()

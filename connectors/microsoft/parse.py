@@ -81,8 +81,9 @@ def address(recipient: Mapping[str, Any] | None) -> str | None:
 def meeting(event: Mapping[str, Any], owner: str) -> Interaction | None:
     """One calendar occurrence as seen in ``owner``'s calendar, or None if it is no meeting.
 
-    The id is the iCalUId plus the start, the same in every attendee's copy, so a
-    meeting seen in five calendars is still one interaction for the ledger.
+    The id is the iCalUId (plus ``originalStart`` for an occurrence of a series), the
+    same in every attendee's copy and not changed by a move, so a meeting seen in five
+    calendars is still one interaction for the ledger, and a rescheduled one is not two.
     """
     if "@removed" in event or event.get("isAllDay"):
         return None
@@ -111,7 +112,7 @@ def meeting(event: Mapping[str, Any], owner: str) -> Interaction | None:
     if len(audience) < 2:
         return None  # a personal appointment: no contact between people
     return Interaction(
-        id=f"ms:{uid}:{start.isoformat()}",
+        id=_meeting_id(str(uid), event.get("originalStart")),
         kind=InteractionKind.MEETING,
         start=start,
         participants=participants,
@@ -119,6 +120,12 @@ def meeting(event: Mapping[str, Any], owner: str) -> Interaction | None:
         duration=max(end - start, dt.timedelta(0)),
         cancelled=bool(event.get("isCancelled")),
     )
+
+
+def _meeting_id(uid: str, original_start: object) -> str:
+    """Stable across attendees' copies and across a move: an occurrence keeps the start
+    its series gave it (``originalStart``) however it is rescheduled."""
+    return f"ms:{uid}@{original_start}" if original_start else f"ms:{uid}"
 
 
 def message(item: Mapping[str, Any], owner: str) -> Interaction | None:

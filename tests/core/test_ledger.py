@@ -150,3 +150,19 @@ def test_ledger_counts_meetings_as_weigh_says(tmp_path: Path) -> None:
     ids = [ledger.id_of(p) for p in people if p in MEMBERS]
     want = sorted((a, b, round(w, 4)) for a, b, w in weigh(m, list(dict.fromkeys(ids)), Signals()))
     assert got == want and len(got) == 6  # four people: six pairs of 0.5 h each
+
+
+def test_a_cancellation_known_only_by_id_drops_the_waiting_meeting(tmp_path: Path) -> None:
+    from connectors.base import cancellation
+    from connectors.google.calendar import to_interaction
+
+    later = NOW + dt.timedelta(days=3)
+    ledger = open_ledger(tmp_path)
+    ledger.add([meeting("gcal:abc", ("p1@x.org", "p2@x.org"), start=later)], MEMBERS, NOW)
+    ledger.commit(NOW)
+    stub = to_interaction({"id": "abc", "status": "cancelled"}, "p1@x.org")  # Google's deleted stub
+    assert stub == cancellation("gcal:abc")
+    ledger.add([stub], MEMBERS, NOW)
+    ledger.commit(NOW)
+    ledger.commit(later + dt.timedelta(hours=2))
+    assert ledger.weeks() == []

@@ -245,6 +245,8 @@ class Tenant:
             "attendees": attendees,
             "responseStatus": {"response": own, "time": "0001-01-01T00:00:00Z"},
         }
+        if m.kind in ("occurrence", "exception"):  # as Graph gives them: where the series put it
+            body["originalStart"] = m.start.astimezone(UTC).isoformat().replace("+00:00", "Z")
         if expand_prop is not None:
             key = expand_prop.lower()
             body["singleValueExtendedProperties"] = (
