@@ -123,22 +123,26 @@ def load_config(path: Path) -> Config:
     return _resolve_paths(config, path.parent)
 
 
+def _long_enough(key: str, where: str) -> bytes:
+    if len(key) < 16:
+        raise ConfigError(f"{where} holds fewer than 16 characters; a pseudonymisation key needs more")
+    return key.encode()
+
+
 def secret_key(settings: SecretSettings, store_dir: Path) -> bytes:
     """The pseudonymisation key: env var, then key file, else one made and kept in the store."""
     from_env = os.environ.get(settings.key_env)
     if from_env:
-        return from_env.encode()
+        return _long_enough(from_env, f"the environment variable {settings.key_env}")
     if settings.key_file is not None:
         try:
             text = settings.key_file.read_text().strip()
         except OSError as exc:
             raise ConfigError(f"cannot read secret.key_file {settings.key_file}: {exc.strerror}") from None
-        if len(text) < 16:
-            raise ConfigError(f"secret.key_file {settings.key_file} holds fewer than 16 characters")
-        return text.encode()
+        return _long_enough(text, f"secret.key_file {settings.key_file}")
     generated = store_dir / "secret.key"
     if generated.exists():
-        return generated.read_text().strip().encode()
+        return _long_enough(generated.read_text().strip(), str(generated))
     key = secrets.token_hex(32)
     write_private(generated, key.encode())
     return key.encode()

@@ -25,6 +25,7 @@ from prometheus_client.exposition import MetricsHandler
 
 from agent.config import Config
 from agent.engine import Engine
+from agent.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +142,12 @@ class Daemon:
         d = self.config.daemon
         if d.health_port is None:
             return None
-        server = ThreadingHTTPServer((d.health_host, d.health_port),
-                                     _health_handler(self.metrics, self.healthy))
+        try:
+            server = ThreadingHTTPServer((d.health_host, d.health_port),
+                                         _health_handler(self.metrics, self.healthy))
+        except OSError as exc:
+            raise ConfigError(f"daemon.health_port {d.health_port} on {d.health_host}: "
+                              f"{exc.strerror}; choose another port or null") from None
         threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
         log.info("health and metrics on http://%s:%d/", d.health_host, server.server_port)
         return server

@@ -105,6 +105,11 @@ class SmtpSender:
                 with self._connect() as client:
                     client.send_message(mail)
                 return
+            except (smtplib.SMTPNotSupportedError, ssl.SSLError) as exc:
+                raise ConnectorError(f"the mail server and digest.smtp.security do not agree: "
+                                     f"{exc}") from None
+            except FileNotFoundError as exc:
+                raise ConfigError(f"digest.smtp.ca_bundle: {exc.strerror}") from None
             except smtplib.SMTPAuthenticationError as exc:
                 raise ConnectorError(f"the mail server refused the login ({exc.smtp_code}); "
                                      "check digest.smtp.username and the password") from None

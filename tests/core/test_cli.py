@@ -150,3 +150,16 @@ def test_daemon_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+
+
+def test_daemon_with_its_port_taken_says_so(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = config(tmp_path, data(tmp_path), port=port)
+        env = {**os.environ, "BRIDGEWORK_SECRET_KEY": "daemon-test-key-0123456789"}
+        done = subprocess.run([sys.executable, "-m", "agent", "run", "--config", str(cfg)], env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "daemon.health_port" in done.stderr and "Traceback" not in done.stderr

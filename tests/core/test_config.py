@@ -58,3 +58,10 @@ def test_daemon_times_are_checked(tmp_path: Path) -> None:
     path.write_text("source:\n  type: files\n  path: d\ndaemon:\n  analyse_at: '25:00'\n")
     with pytest.raises(ConfigError, match=r"config\.yaml:5:15: .*25:00"):
         load_config(path)
+
+
+def test_a_short_key_in_the_environment_is_a_clear_error(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIDGEWORK_SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="BRIDGEWORK_SECRET_KEY holds fewer than 16"):
+        secret_key(SecretSettings(), tmp_path)
