@@ -92,7 +92,8 @@ def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: 
     rules = _rules(rules_path, departments)
     console = Console(stderr=True)
     with console.status("reading the data directory") as status:
-        result = analyse_directory(data, rules, _date(as_of), progress=status.update)
+        # the spinner's thread only draws; reader processes never touch the console
+        result = analyse_directory(data, rules, _date(as_of), progress=status.update, parallel=True)
     for problem in result.problems[:20]:
         console.print(f"[yellow]skipped[/] {problem}")
     if len(result.problems) > 20:
@@ -133,6 +134,7 @@ def run(config_path: str, once: bool) -> None:
             serve(engine, config)
             return
         console = Console(stderr=True)
+        engine.parallel = True  # one command, one cycle: the spinner's thread only draws
         with console.status("running one cycle") as status:
             report = engine.run_once(progress=status.update)
         _print_cycle(report)
@@ -215,7 +217,7 @@ def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> N
                   + (", ".join(" / ".join(p) for p in truth.drifting_pairs) or "none") + ")")
     rules = Rules()
     with console.status("analysing") as status:
-        result = analyse_directory(out, rules, None, progress=status.update)
+        result = analyse_directory(out, rules, None, progress=status.update, parallel=True)
     print_analysis(console, result.org, result.analysis, result.plans, rules.meetings.mode.value)
     found = {frozenset(p) for p in result.analysis.drifting}
     planted = {frozenset(p) for p in truth.drifting_pairs}

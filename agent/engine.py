@@ -113,6 +113,9 @@ class Engine:
                  sender_address: str | None = None, digests_enabled: bool = True,
                  opt_out_address: str | None = None) -> None:
         self.digests_enabled = digests_enabled
+        #: Read sources in worker processes: None decides by itself (only when no other
+        #: thread runs); a command that knows its only other thread is harmless says True.
+        self.parallel: bool | None = None
         self.opt_out_address = opt_out_address.lower() if opt_out_address else None
         self.connectors = connectors
         self.store = store
@@ -146,7 +149,7 @@ class Engine:
         org, rules = self._context()
         now = self.clock()
         report = pipeline.sync(self.connectors, self.ledger, self.store, org, now, progress=progress,
-                               opt_out_address=self.opt_out_address)
+                               opt_out_address=self.opt_out_address, parallel=self.parallel)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
         return report
 
@@ -179,7 +182,8 @@ class Engine:
         org, rules = self._context()
         progress(f"directory: {len(org.people)} people in {len(org.departments)} departments")
         sync_report = pipeline.sync(self.connectors, self.ledger, self.store, org, now,
-                                    progress=progress, opt_out_address=self.opt_out_address)
+                                    progress=progress, opt_out_address=self.opt_out_address,
+                                    parallel=self.parallel)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
         upkeep_report = pipeline.upkeep(self.connectors.calendar, self.store, org, rules,

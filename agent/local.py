@@ -49,6 +49,7 @@ def analyse_directory(
     *,
     clock: Clock = system_clock,
     progress: Callable[[str], None] = lambda _: None,
+    parallel: bool | None = None,
 ) -> LocalResult:
     connectors = build_connectors(FilesSettings(type="files", path=data))
     pseudonymiser = Pseudonymiser(secrets.token_bytes(32))
@@ -59,7 +60,8 @@ def analyse_directory(
     cutoff = (dt.datetime.combine(as_of, dt.time(), tzinfo=dt.UTC) if as_of else real_now)
     with tempfile.TemporaryDirectory(prefix="bridgework-") as tmp:
         ledger = LedgerFiles(Path(tmp), pseudonymiser, rules.signals)
-        report = pipeline.sync(connectors, ledger, MemoryStore(), org, cutoff, progress=progress)
+        report = pipeline.sync(connectors, ledger, MemoryStore(), org, cutoff, progress=progress,
+                               parallel=parallel)
         as_of = as_of or default_as_of(ledger, real_now.date())
         now = real_now if as_of == real_now.date() else dt.datetime.combine(
             as_of, dt.time(), tzinfo=dt.UTC)

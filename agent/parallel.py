@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import queue as queue_module
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,20 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: Mapping[s
             batcher: Batcher, now: dt.datetime, opt_out_address: str | None,
             out: Any) -> None:
     from agent.pipeline import opt_out_senders
+    from agent.store import drop_inherited_locks
+
+    drop_inherited_locks()
+    parent = os.getppid()
+
+    def send(item: _Part | _Failure) -> None:
+        # A parent that died (killed, out of memory) reads no more: do not wait for ever.
+        while True:
+            try:
+                out.put(item, timeout=1.0)
+                return
+            except queue_module.Full:
+                if os.getppid() != parent:
+                    os._exit(1)
 
     def part(done: bool = False) -> _Part:
         made = _Part(name, batcher.take(), batcher.pending_changes, dict(waiting), stats,
@@ -76,14 +91,14 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: Mapping[s
             if chunk.cursor is not None:
                 waiting[chunk.cursor_key] = chunk.cursor
             if len(batcher.batch.a) >= PART_PAIRS:
-                out.put(part())
+                send(part())
                 waiting, resyncs, senders, stats = {}, [], [], AddStats()
         last = part(done=True)
         if isinstance(problems, list):
             last.problems = list(problems[known_problems:])  # only what this worker found
-        out.put(last)
+        send(last)
     except BaseException as exc:  # the parent re-raises it
-        out.put(_Failure(name, exc))
+        send(_Failure(name, exc))
 
 
 def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: Store, org: Org,

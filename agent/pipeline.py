@@ -159,7 +159,7 @@ def _sync_sources(connectors: Connectors, ledger: LedgerFiles, store: Store, org
                   opt_out_address: str | None, parallel: bool | None) -> None:
     sources = [(name, src) for name, src in (("calendar", connectors.calendar),
                                               ("mail", connectors.mail)) if src is not None]
-    if parallel if parallel is not None else _can_fork(sources):
+    if _sources_can_fork(sources) and (parallel if parallel is not None else _single_threaded()):
         from agent.parallel import sync_in_workers
 
         sync_in_workers(sources, ledger, store, org, now, report, progress, commit_every,
@@ -194,17 +194,18 @@ def _record_opt_outs(senders: Iterable[str], org: Org, store: Store, report: Syn
             report.opt_outs.append(sender)
 
 
-def _can_fork(sources: Sequence[tuple[str, object]]) -> bool:
-    """Read sources in parallel processes only when that is safe and worth it.
-
-    Forking a process that runs other threads (the daemon's scheduler and
-    health server) can copy a held lock into the child, so only a
-    single-threaded command does it, and only for sources that hold no open
-    connections (``parallel_safe``).
-    """
-    return (len(sources) > 1 and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+def _sources_can_fork(sources: Sequence[tuple[str, object]]) -> bool:
+    """Several sources, several cores, and sources that hold no open connections."""
+    return (len(sources) > 1 and (os.cpu_count() or 1) > 1
             and all(getattr(src, "parallel_safe", False) for _, src in sources)
             and "fork" in multiprocessing.get_all_start_methods())
+
+
+def _single_threaded() -> bool:
+    """Forking a process that runs other threads (the daemon's scheduler and health
+    server) can copy a held lock into the child; without being told, fork only when
+    this is the only thread."""
+    return threading.active_count() == 1
 
 
 # --- analyse ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -207,6 +207,18 @@ class TinyStore:
         self.db.close()
 
 
+_held_locks: set[int] = set()
+
+
+def drop_inherited_locks() -> None:
+    """In a forked child: close the parent's lock descriptors, so that if the parent
+    dies the lock goes with it instead of living on in the child."""
+    for fd in list(_held_locks):
+        with suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
+
+
 @contextmanager
 def lock_store(directory: Path) -> Iterator[None]:
     """Hold the store's lock for the duration; a second process gets StoreLocked."""
@@ -219,6 +231,8 @@ def lock_store(directory: Path) -> Iterator[None]:
             raise StoreLocked(f"another Bridgework process is using {directory}") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
+        _held_locks.add(fd)
         yield
     finally:
+        _held_locks.discard(fd)
         os.close(fd)

@@ -122,3 +122,59 @@ def test_a_file_read_in_two_ranges_gives_the_same_ledger(tmp_path: Path) -> None
     pipeline.sync(connectors, ledger, TinyStore(tmp_path / "third"), org, NOW, parallel=True)
     problems = connectors.mail.problems  # type: ignore[union-attr]
     assert [p for p in problems if f"messages.jsonl:{len(lines) - 2}:" in p], problems
+
+
+ORPHAN_SCRIPT = """
+import datetime as dt, sys, time
+from pathlib import Path
+import agent.parallel
+from agent import pipeline
+from agent.ledger import LedgerFiles
+from agent.pseudonym import Pseudonymiser
+from agent.store import TinyStore, lock_store
+from connectors.registry import FilesSettings, build_connectors
+from rules.model import Rules
+
+agent.parallel.PART_PAIRS = 50  # many small parts: the readers soon wait on a full queue
+data, state = Path(sys.argv[1]), Path(sys.argv[2])
+with lock_store(state):
+    pseudo = Pseudonymiser(b"orphan-test-key-0123456789")
+    connectors = build_connectors(FilesSettings(type="files", path=data))
+    org = pipeline.load_org(connectors.directory.people(), pseudo)
+    ledger = LedgerFiles(state / "ledger", pseudo, Rules().signals)
+    ledger.absorb = lambda *a: time.sleep(60)  # a parent that stops reading, then is killed
+    print("syncing", flush=True)
+    pipeline.sync(connectors, ledger, TinyStore(state), org, dt.datetime.now(dt.UTC), parallel=True)
+"""
+
+
+def test_readers_let_go_of_the_store_when_the_parent_dies(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from agent.errors import StoreLocked
+    from agent.store import lock_store
+
+    data = tmp_path / "data"
+    generate(data, people=60, weeks=16, seed=8, as_of=AS_OF)
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN_SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, str(script), str(data), str(tmp_path / "state")],
+                            stdout=subprocess.PIPE, text=True, cwd=root,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "syncing"
+    time.sleep(1.5)  # the readers fill the queue and wait
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with lock_store(tmp_path / "state"):
+                break
+        except StoreLocked:
+            assert time.monotonic() < deadline, "a reader process kept the store locked"
+            time.sleep(0.2)
