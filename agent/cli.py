@@ -163,17 +163,16 @@ def _print_cycle(report: CycleReport) -> None:
 
 
 def _change_opt_out(config_path: str, email: str, opting_out: bool) -> None:
-    from agent.config import load_config
-    from agent.engine import open_engine
-    from agent.store import lock_store
+    """Appended to the store's opt-out inbox: works while the daemon runs (no lock)."""
+    from agent.config import load_config, secret_key
+    from agent.pseudonym import Pseudonymiser
+    from agent.store import OptOutInbox
 
+    if "@" not in email:
+        raise BridgeworkError(f"{email!r} is not an e-mail address")
     config = load_config(Path(config_path))
-    with lock_store(config.store.path):
-        engine = open_engine(config)
-        if opting_out:
-            engine.opt_out(email)
-        else:
-            engine.opt_in(email)
+    pseudonym = Pseudonymiser(secret_key(config.secret, config.store.path)).person(email.strip().lower())
+    OptOutInbox(config.store.path / "opt-outs.inbox").append(opting_out, pseudonym)
 
 
 @main.command("opt-out")
@@ -182,7 +181,7 @@ def _change_opt_out(config_path: str, email: str, opting_out: bool) -> None:
 def opt_out(email: str, config_path: str) -> None:
     """Stop suggestions for EMAIL; their holds are released at the next cycle."""
     _change_opt_out(config_path, email, True)
-    click.echo(f"{email} opted out; their holds are released at the next cycle")
+    click.echo(f"{email} opted out; their holds are released at the next cycle (or hold upkeep)")
 
 
 @main.command("opt-in")
@@ -191,7 +190,7 @@ def opt_out(email: str, config_path: str) -> None:
 def opt_in(email: str, config_path: str) -> None:
     """Undo an opt-out for EMAIL."""
     _change_opt_out(config_path, email, False)
-    click.echo(f"{email} takes part again")
+    click.echo(f"{email} takes part again from the next cycle")
 
 
 @main.command()

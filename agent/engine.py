@@ -22,7 +22,7 @@ from agent.errors import RulesError
 from agent.fileio import write_private
 from agent.ledger import LedgerFiles, week_of
 from agent.pseudonym import Pseudonymiser
-from agent.store import Store, TinyStore
+from agent.store import OptOutInbox, Store, TinyStore
 from connectors.base import Connectors
 from connectors.registry import build_connectors
 from rules.model import Rules
@@ -116,6 +116,7 @@ class Engine:
         #: Read sources in worker processes: None decides by itself (only when no other
         #: thread runs); a command that knows its only other thread is harmless says True.
         self.parallel: bool | None = None
+        self.inbox: OptOutInbox | None = None
         self.opt_out_address = opt_out_address.lower() if opt_out_address else None
         self.connectors = connectors
         self.store = store
@@ -140,6 +141,8 @@ class Engine:
         self.store.remove_opt_out(self.pseudonymiser.person(email.strip().lower()))
 
     def _context(self) -> tuple[pipeline.Org, Rules]:
+        if self.inbox is not None:
+            self.inbox.drain(self.store)
         org = self.org()
         rules = self.rules_source.current(org.departments)
         self.ledger.signals = rules.signals
@@ -243,6 +246,8 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
         from connectors.smtp import SmtpSender
 
         connectors.sender = SmtpSender(config.digest.smtp)
-    return Engine(connectors, store, ledger, pseudonymiser, rules, clock,
+    engine = Engine(connectors, store, ledger, pseudonymiser, rules, clock,
                   sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
                   opt_out_address=config.digest.opt_out_address)
+    engine.inbox = OptOutInbox(store_dir / "opt-outs.inbox")
+    return engine

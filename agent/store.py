@@ -207,6 +207,49 @@ class TinyStore:
         self.db.close()
 
 
+class OptOutInbox:
+    """Opt-outs and opt-ins written while a daemon may hold the store.
+
+    ``bridgework opt-out`` appends a line (no lock needed: appends of a short
+    line are atomic); the engine applies new lines to the store at the start of
+    each job and remembers how far it read, so nothing is lost or applied twice.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, opting_out: bool, pseudonym: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, f"{'out' if opting_out else 'in'} {pseudonym}\n".encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def drain(self, store: Store) -> int:
+        """Apply what was appended since the last drain; returns how many lines."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return 0
+        start = int(store.meta("opt_out_inbox_offset") or 0)
+        if start > len(data):
+            start = 0  # the inbox was replaced: read it all (applying twice is harmless)
+        end = data.rfind(b"\n") + 1
+        applied = 0
+        for line in data[start:end].decode(errors="replace").splitlines():
+            op, _, pseudonym = line.partition(" ")
+            if op == "out" and pseudonym:
+                store.add_opt_out(pseudonym)
+            elif op == "in" and pseudonym:
+                store.remove_opt_out(pseudonym)
+            applied += 1
+        if end > start:
+            store.set_meta("opt_out_inbox_offset", str(end))
+        return applied
+
+
 _held_locks: set[int] = set()
 
 

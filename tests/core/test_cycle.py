@@ -239,23 +239,29 @@ def test_mail_to_the_opt_out_address_opts_the_sender_out(make_world: Callable[..
     assert email in again.excluded and again.excluded[email] == "opted out"
 
 
-def test_cli_opt_out_and_in(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_opt_out_and_in_work_while_the_store_is_busy(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
     from agent.cli import main
+    from agent.pseudonym import Pseudonymiser
+    from agent.store import TinyStore, lock_store
 
     monkeypatch.setenv("BRIDGEWORK_SECRET_KEY", "cli-opt-out-key-0123456789")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "people.csv").write_text("email,department\na@x.org,Legal\n")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"source:\n  type: files\n  path: {tmp_path / 'data'}\nstore:\n  path: {tmp_path / 's'}\n")
-    out = CliRunner().invoke(main, ["opt-out", "A@x.org", "--config", str(cfg)])
+    with lock_store(tmp_path / "s"):  # as if the daemon were running
+        out = CliRunner().invoke(main, ["opt-out", "A@x.org", "--config", str(cfg)])
     assert out.exit_code == 0, out.output
-    from agent.pseudonym import Pseudonymiser
-    from agent.store import TinyStore
-
+    assert b"a@x.org" not in (tmp_path / "s" / "opt-outs.inbox").read_bytes()
+    ran = CliRunner().invoke(main, ["run", "--once", "--config", str(cfg)])  # the next cycle
+    assert ran.exit_code == 0, ran.output
     pseudonym = Pseudonymiser(b"cli-opt-out-key-0123456789").person("a@x.org")
     assert TinyStore(tmp_path / "s").opt_outs() == {pseudonym}
     assert b"a@x.org" not in (tmp_path / "s" / "state.json").read_bytes()
     CliRunner().invoke(main, ["opt-in", "a@x.org", "--config", str(cfg)])
+    CliRunner().invoke(main, ["run", "--once", "--config", str(cfg)])
     assert TinyStore(tmp_path / "s").opt_outs() == set()
+    bad = CliRunner().invoke(main, ["opt-out", "nobody", "--config", str(cfg)])
+    assert bad.exit_code == 2 and "not an e-mail address" in bad.output
