@@ -31,7 +31,14 @@ from connectors.microsoft.settings import MicrosoftSettings
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Refusals that mean the request was not carried out: safe to repeat even a send.
+NOT_DONE_STATUSES = frozenset({429, 503})
+
+
+def should_retry(status: int, repeatable: bool) -> bool:
+    """A 500/502/504 may come after the work was done: only repeatable calls retry it."""
+    return status in (RETRY_STATUSES if repeatable else NOT_DONE_STATUSES)
 MAX_RETRY_AFTER = 600.0
 Sleep = Callable[[float], None]
 
@@ -213,7 +220,7 @@ class GraphClient:
                 refreshed = True
                 self.tokens.invalidate()
                 continue
-            if resp.status_code in RETRY_STATUSES and attempt < self.settings.max_retries:
+            if should_retry(resp.status_code, repeatable) and attempt < self.settings.max_retries:
                 self.stats.add(throttled=int(resp.status_code == 429))
                 delay = retry_after(resp.headers)
                 self._wait(self._backoff(attempt) if delay is None else delay)
@@ -284,7 +291,8 @@ class GraphClient:
             retry: list[int] = []
             delays: list[float] = []
             for index, reply in zip(todo, got, strict=True):
-                if reply.status in RETRY_STATUSES and attempt < self.settings.max_retries:
+                if (should_retry(reply.status, calls[index].repeatable)
+                        and attempt < self.settings.max_retries):
                     retry.append(index)
                     self.stats.add(throttled=int(reply.status == 429))
                     delay = retry_after(reply.headers)

@@ -170,3 +170,18 @@ def test_a_send_that_timed_out_is_not_sent_again(fake: FakeGraph, connect: Build
         sender.send(OutgoingMessage("k1", a.email, "Your week", "text"))
     time.sleep(0.7)  # the slow request is carried out after all: once
     assert len(fake.tenant.sent_mail) == 1
+
+
+def test_a_send_answered_502_is_not_repeated_but_503_is(fake: FakeGraph, connect: Build,
+                                                        sleeps: Sleeps) -> None:
+    from connectors.base import OutgoingMessage
+
+    a, _ = people(fake, 2)
+    sender = connect(mail_from=a.email).sender
+    assert sender is not None
+    fake.faults.append(Fault(r"POST /users/[^/]+/sendMail", 502, times=1))
+    with pytest.raises(ConnectorError):  # a gateway error may come after the mail went out
+        sender.send(OutgoingMessage("k2", a.email, "Your week", "text"))
+    fake.faults.append(Fault(r"POST /users/[^/]+/sendMail", 503, times=1))
+    sender.send(OutgoingMessage("k3", a.email, "Your week", "text"))  # 503: not done, so again
+    assert len(fake.tenant.sent_mail) == 1
