@@ -27,6 +27,9 @@ USER_FIELDS = ("users(primaryEmail,name/fullName,suspended,archived,organization
                "nextPageToken")
 
 
+#: The department of people whose directory entry names none (as for Microsoft 365).
+NO_DEPARTMENT = "(no department)"
+
 def _primary_org(user: dict[str, Any]) -> dict[str, Any]:
     orgs = [o for o in user.get("organizations") or [] if isinstance(o, dict)]
     for org in orgs:
@@ -50,7 +53,7 @@ def to_person(user: dict[str, Any], timezone: str = "UTC") -> Person | None:
     name = user.get("name") or {}
     return Person(
         email=str(user["primaryEmail"]).strip().lower(),
-        department=str(org.get("department") or ""),
+        department=str(org.get("department") or NO_DEPARTMENT),
         name=str(name.get("fullName") or ""),
         title=str(org.get("title") or ""),
         manager=_manager(user),

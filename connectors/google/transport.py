@@ -61,6 +61,8 @@ class _Http(httplib2.Http):
         return super().request(uri, method, body, headers, redirections, connection_type)
 
 
+MAX_RETRY_AFTER = 600.0  # seconds: longer waits are capped (a stuck sync is worse)
+
 def new_http(timeout: float) -> httplib2.Http:
     return _Http(timeout=timeout)
 
@@ -134,7 +136,7 @@ class Backoff:
 
     def delay(self, attempt: int, hint: float | None) -> float:
         if hint is not None:
-            return hint
+            return min(hint, max(self.cap, MAX_RETRY_AFTER))  # a Retry-After of hours is not obeyed
         ceiling = min(self.cap, self.base * (2**attempt))
         return ceiling * (0.5 + self.rand() / 2)
 

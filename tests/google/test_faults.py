@@ -223,3 +223,18 @@ def test_digest_is_resent_after_throttling(gworld: GoogleWorld) -> None:
     assert sender is not None
     sender.send(OutgoingMessage("k1", folks[0].email, "Your week", "text"))
     assert len(gworld.fake.sent) == 1
+
+
+def test_an_enormous_retry_after_is_capped() -> None:
+    from connectors.google.transport import MAX_RETRY_AFTER, Backoff
+
+    backoff = Backoff(base=1.0, cap=64.0)
+    assert backoff.delay(0, 86_400.0) == MAX_RETRY_AFTER
+    assert backoff.delay(0, 7.0) == 7.0
+
+
+def test_people_without_a_department_get_a_named_placeholder() -> None:
+    from connectors.google.directory import NO_DEPARTMENT, to_person
+
+    person = to_person({"primaryEmail": "Ann@Example.org", "organizations": [{"primary": True}]})
+    assert person is not None and person.department == NO_DEPARTMENT
