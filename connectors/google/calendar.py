@@ -25,6 +25,7 @@ from typing import Any
 from googleapiclient.errors import HttpError
 
 from agent.clock import Clock, system_clock
+from agent.errors import PermissionMissing
 from connectors.base import (
     MARK_KEY,
     Busy,
@@ -40,7 +41,7 @@ from connectors.base import (
     cancellation,
 )
 from connectors.google import auth
-from connectors.google.transport import Call, GoogleClient, status_of
+from connectors.google.transport import Call, GoogleClient, Transient, classify, status_of
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,14 @@ class GoogleCalendar(Calendar):
                     log.info("no calendar for %s; skipped", user)
                     admit()
                     return True
-                return False
+                outcome = classify(exc, "reading a calendar", auth.CALENDAR_READ, client.settings)
+                if isinstance(outcome, (Transient, PermissionMissing)):
+                    return False  # retried, or the whole sync needs the admin
+                # One mailbox refusing (a policy, a broken account) must not stop everyone:
+                # skip it this time; its cursor is kept, so nothing is lost.
+                log.warning("could not read one calendar (%s); skipped this cycle", outcome)
+                admit()
+                return True
 
             return Call(user, "calendar", 1, make, done, f"reading {user}'s calendar",
                         auth.CALENDAR_READ, self._read, failed=failed)

@@ -238,3 +238,17 @@ def test_people_without_a_department_get_a_named_placeholder() -> None:
 
     person = to_person({"primaryEmail": "Ann@Example.org", "organizations": [{"primary": True}]})
     assert person is not None and person.department == NO_DEPARTMENT
+
+
+def test_one_refused_calendar_does_not_stop_the_others(gworld: GoogleWorld) -> None:
+    folks = _seeded(gworld)
+    # one user's calendar answers 403 "forbidden" (an access policy), not a missing scope
+    first = folks[0].email
+    gworld.fake.inject(Fault(f"/calendars/{first.replace('@', '%40')}/events", 403,
+                             reason="forbidden", where="inner", times=100))
+    cal = gworld.connectors().calendar
+    assert cal is not None
+    got, cursors, _ = drain(cal.read(folks, {}))
+    assert got  # the others were read
+    assert f"google:calendar:{first}" not in cursors  # the refused one keeps its old cursor
+    assert all(f"google:calendar:{p.email}" in cursors for p in folks[1:])
