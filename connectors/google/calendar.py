@@ -227,6 +227,11 @@ class GoogleCalendar(Calendar):
             for email, info in (answer.get("calendars") or {}).items():
                 if email not in result:
                     continue
+                if info.get("errors"):
+                    # a calendar we cannot see is not a free one: never hold time over it
+                    log.warning("free/busy unavailable for one person; treated as busy")
+                    result[email].append(Busy(start, end))
+                    continue
                 for span in info.get("busy") or []:
                     b_start, b_end = parse_time({"dateTime": span["start"]}), \
                         parse_time({"dateTime": span["end"]})

@@ -95,8 +95,11 @@ class MicrosoftCalendar(Calendar):
             for schedule in reply.body.get("value", []):
                 who = str(schedule.get("scheduleId", "")).lower()
                 if "error" in schedule:
-                    log.warning("free/busy unavailable for one person (%s)",
+                    # a calendar we cannot see is not a free one: never hold time over it
+                    log.warning("free/busy unavailable for one person (%s); treated as busy",
                                 (schedule["error"] or {}).get("responseCode", "error"))
+                    if who in out:
+                        out[who].append(Busy(start, end))
                     continue
                 for item in schedule.get("scheduleItems") or []:
                     if str(item.get("status", "")).lower() not in BUSY_STATUSES:
