@@ -252,3 +252,12 @@ def test_one_refused_calendar_does_not_stop_the_others(gworld: GoogleWorld) -> N
     assert got  # the others were read
     assert f"google:calendar:{first}" not in cursors  # the refused one keeps its old cursor
     assert all(f"google:calendar:{p.email}" in cursors for p in folks[1:])
+
+
+def test_a_calendar_free_busy_cannot_show_counts_as_busy(gworld: GoogleWorld) -> None:
+    folks = _seeded(gworld)
+    cal = gworld.connectors().calendar
+    assert cal is not None
+    start, end = NOW, NOW + dt.timedelta(days=3)
+    busy = cal.busy([folks[0].email, "stranger@elsewhere.example"], start, end)
+    assert [(b.start, b.end) for b in busy["stranger@elsewhere.example"]] == [(start, end)]

@@ -595,6 +595,9 @@ class FakeGoogle:
         calendars: dict[str, Any] = {}
         for item in items:
             who = item["id"]
+            if who not in self.calendars:  # as Google answers for a calendar it cannot show
+                calendars[who] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+                continue
             busy = []
             for event in self.calendars.get(who, {}).values():
                 if event["status"] == "cancelled" or event.get("transparency") == "transparent":
