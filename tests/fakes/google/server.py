@@ -595,7 +595,7 @@ class FakeGoogle:
         calendars: dict[str, Any] = {}
         for item in items:
             who = item["id"]
-            if who not in self.calendars:  # as Google answers for a calendar it cannot show
+            if who not in self.calendars and who not in self.users:  # as Google answers then
                 calendars[who] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
                 continue
             busy = []
