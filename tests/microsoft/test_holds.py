@@ -81,3 +81,14 @@ def test_busy_is_asked_in_pieces_of_20_people_and_under_62_days(fake: FakeGraph,
     assert fake.http_requests <= 3  # token discovery aside: one $batch
     assert [(b.start, b.end) for b in busy[team[0].email]] == [(late, late + dt.timedelta(hours=1))]
     assert len(busy[team[3].email]) == 1 and busy[team[30].email] == []  # declined is free
+
+
+def test_a_schedule_graph_cannot_show_counts_as_busy(fake: FakeGraph, connect: Build) -> None:
+    team = people(fake, 2)
+    cal = connect().calendar
+    assert cal is not None
+    start, end = T0, T0 + dt.timedelta(days=2)
+    busy = cal.busy([team[0].email, "stranger@elsewhere.example"], start, end)
+    assert busy[team[0].email] == []
+    spans = [(b.start, b.end) for b in busy["stranger@elsewhere.example"]]
+    assert spans == [(start, end)]
