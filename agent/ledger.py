@@ -188,8 +188,22 @@ class Batcher:
                     ignored += 1
                     continue
                 share = mail_weight / (item.size or 1)
+                if len(parts) == 2:  # one recipient: most mail
+                    r = ids_of.get(parts[1])
+                    if r is None or r == sender:
+                        ignored += 1
+                        continue
+                    append_row(row)
+                    append_a(sender if sender < r else r)
+                    append_b(r if sender < r else sender)
+                    append_w(share)
+                    append_digest(digest_of("email:" + item.id))
+                    append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
+                    row += 1
+                    counted += 1
+                    continue
                 first_pair = len(batch.a)
-                for recipient in (parts[1:] if len(parts) < 3 else dict.fromkeys(parts[1:])):
+                for recipient in dict.fromkeys(parts[1:]):
                     r = ids_of.get(recipient)
                     if r is None or r == sender:
                         continue
@@ -224,12 +238,18 @@ class Batcher:
                     ignored += 1
                     continue
                 # same rule as weigh(), in bulk: every pair of attendees, i < j
-                first, second = _pair_index(size)
-                count = len(first)
-                batch.a.extend([members[i] for i in first])
-                batch.b.extend([members[j] for j in second])
-                batch.weight.extend([hours / (size - 1)] * count)
-                batch.row.extend([row] * count)
+                if size == 2:  # a one-to-one: one pair
+                    append_a(members[0])
+                    append_b(members[1])
+                    append_w(hours)
+                    append_row(row)
+                else:
+                    first, second = _pair_index(size)
+                    count = len(first)
+                    batch.a.extend([members[i] for i in first])
+                    batch.b.extend([members[j] for j in second])
+                    batch.weight.extend([hours / (size - 1)] * count)
+                    batch.row.extend([row] * count)
                 append_digest(digest)
             append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
             row += 1

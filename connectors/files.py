@@ -427,13 +427,20 @@ def message_from_record(rec: Mapping[str, Any]) -> Interaction:
         raise BadRecord("from is not an address")
     sender = sender.lower()
     to, cc = rec.get("to"), rec.get("cc")
-    if type(to) is list and not cc:
-        recipients = [r.lower() for r in to]
+    if type(to) is list and len(to) == 1 and not cc and type(to[0]) is str:
+        # most mail has one recipient: the short way
+        only = to[0].lower()
+        participants: tuple[str, ...] = (sender,) if only == sender else (sender, only)
+        size = 1
     else:
-        recipients = _lower_all(to, "to") + _lower_all(cc, "cc")
-    unique = dict.fromkeys(recipients)
-    size = len(unique)
-    unique.pop(sender, None)
+        if type(to) is list and not cc:
+            recipients = [r.lower() for r in to]
+        else:
+            recipients = _lower_all(to, "to") + _lower_all(cc, "cc")
+        unique = dict.fromkeys(recipients)
+        size = len(unique)
+        unique.pop(sender, None)
+        participants = (sender, *unique)
     date = rec["date"]
     try:
         start = _fromisoformat(date)
@@ -446,7 +453,7 @@ def message_from_record(rec: Mapping[str, Any]) -> Interaction:
     ident = rec["id"]
     if type(ident) is not str or not ident:
         ident = _identifier(ident)
-    return Interaction(ident, _EMAIL, start, (sender, *unique), size)
+    return Interaction(ident, _EMAIL, start, participants, size)
 
 
 # --------------------------------------------------------------------------- events
