@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from agent.ledger import ContactTable
 from rules.model import Seams, Signals
@@ -121,6 +120,8 @@ def welch_less(recent: np.ndarray, baseline: np.ndarray) -> tuple[float, float]:
         return (0.0, 1.0) if diff >= 0 else (-math.inf, 0.0)
     t = float(diff / math.sqrt(se2))
     df = se2**2 / ((var_r**2) / max(n_r - 1, 1) + (var_b**2) / max(n_b - 1, 1))
+    from scipy import stats  # a slow import, needed only here
+
     return t, float(stats.t.cdf(t, df))
 
 
