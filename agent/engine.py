@@ -133,13 +133,6 @@ class Engine:
         stored = self.store.opt_outs()
         return {e for e, p in org.pseudonym.items() if p in stored}
 
-    def opt_out(self, email: str) -> None:
-        """Record an opt-out (kept as a pseudonym); holds are released at the next upkeep."""
-        self.store.add_opt_out(self.pseudonymiser.person(email.strip().lower()))
-
-    def opt_in(self, email: str) -> None:
-        self.store.remove_opt_out(self.pseudonymiser.person(email.strip().lower()))
-
     def _context(self) -> tuple[pipeline.Org, Rules]:
         if self.inbox is not None:
             self.inbox.drain(self.store)
@@ -148,13 +141,26 @@ class Engine:
         self.ledger.signals = rules.signals
         return org, rules
 
-    def sync(self, progress: Callable[[str], None] = lambda _: None) -> pipeline.SyncReport:
-        org, rules = self._context()
-        now = self.clock()
+    def _sync(self, org: pipeline.Org, rules: Rules, now: dt.datetime,
+              progress: Callable[[str], None]) -> pipeline.SyncReport:
         report = pipeline.sync(self.connectors, self.ledger, self.store, org, now, progress=progress,
                                opt_out_address=self.opt_out_address, parallel=self.parallel)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
         return report
+
+    def _suggest(self, org: pipeline.Org, rules: Rules, excluded: dict[str, str],
+                 now: dt.datetime) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
+        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
+        history = pipeline.history_from(self.store.suggestions(), org, now.date())
+        calendar = self.connectors.calendar
+        busy = calendar.busy if calendar is not None else None
+        plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
+        return analysis, pipeline.place(plans, calendar, self.store, org, rules, now)
+
+    # --- the daemon's jobs ----------------------------------------------------------------
+    def sync(self, progress: Callable[[str], None] = lambda _: None) -> pipeline.SyncReport:
+        org, rules = self._context()
+        return self._sync(org, rules, self.clock(), progress)
 
     def upkeep(self) -> pipeline.UpkeepReport:
         org, rules = self._context()
@@ -163,14 +169,8 @@ class Engine:
 
     def suggest(self) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
         org, rules = self._context()
-        now = self.clock()
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
-        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
-        history = pipeline.history_from(self.store.suggestions(), org, now.date())
-        calendar = self.connectors.calendar
-        busy = calendar.busy if calendar is not None else None
-        plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
-        return analysis, pipeline.place(plans, calendar, self.store, org, rules, now)
+        return self._suggest(org, rules, excluded, self.clock())
 
     def digests(self) -> int:
         org, rules = self._context()
@@ -184,22 +184,14 @@ class Engine:
         now = self.clock()
         org, rules = self._context()
         progress(f"directory: {len(org.people)} people in {len(org.departments)} departments")
-        sync_report = pipeline.sync(self.connectors, self.ledger, self.store, org, now,
-                                    progress=progress, opt_out_address=self.opt_out_address,
-                                    parallel=self.parallel)
-        self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
+        sync_report = self._sync(org, rules, now, progress)
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
         upkeep_report = pipeline.upkeep(self.connectors.calendar, self.store, org, rules,
                                         excluded, now)
-        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
-        progress(f"analysis: {len(analysis.drifting)} drifting of {len(analysis.seams)} seams")
-        history = pipeline.history_from(self.store.suggestions(), org, now.date())
-        calendar = self.connectors.calendar
-        busy = calendar.busy if calendar is not None else None
-        plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
-        place_report = pipeline.place(plans, calendar, self.store, org, rules, now)
-        progress(f"holds: {len(place_report.placed)} placed, "
-                 f"{len(place_report.suggested)} suggested, {place_report.resumed} resumed")
+        analysis, place_report = self._suggest(org, rules, excluded, now)
+        progress(f"analysis: {len(analysis.drifting)} drifting of {len(analysis.seams)} seams; "
+                 f"holds: {len(place_report.placed)} placed, {len(place_report.suggested)} "
+                 f"suggested, {place_report.resumed} resumed")
         report = CycleReport(sync_report, analysis, place_report, upkeep_report, excluded,
                              rules_errors=list(self.rules_source.errors))
         report.digests_sent = self.send_digests(org, rules, analysis, excluded, now)
