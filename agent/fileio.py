@@ -1,23 +1,29 @@
-"""Private, atomic file writes: state, tokens and keys are readable by their owner only."""
+"""Private, atomic file writes: state, tokens, keys, holds and digests."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read, atomically (temp file, fsync, rename)."""
+    """Write a whole file that only its owner can read; readers see the old or the new one.
+
+    A unique temporary file in the same folder, fsync, rename, then fsync the folder
+    so the rename itself survives a crash.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    # the rename itself must reach the disk, or a crash could bring back the old file
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

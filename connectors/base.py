@@ -19,6 +19,8 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -178,6 +180,24 @@ class OutgoingMessage:
     text: str
     html: str | None = None
     sender: str | None = None
+
+
+def as_email(message: OutgoingMessage, default_sender: str = "bridgework@localhost") -> EmailMessage:
+    """A digest as a MIME message (text, and HTML as the alternative).
+
+    The Message-ID comes from the digest key, so the same digest sent twice
+    can be recognised by the receiving side.
+    """
+    mail = EmailMessage()
+    mail["From"] = message.sender or default_sender
+    mail["To"] = message.to
+    mail["Subject"] = message.subject
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = f"<{hashlib.sha256(message.key.encode()).hexdigest()[:32]}@bridgework>"
+    mail.set_content(message.text)
+    if message.html:
+        mail.add_alternative(message.html, subtype="html")
+    return mail
 
 
 @runtime_checkable

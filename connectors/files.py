@@ -45,12 +45,9 @@ import hashlib
 import json
 import logging
 import mailbox
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -62,6 +59,7 @@ from dateutil import rrule as du_rrule
 
 from agent.clock import Clock, system_clock
 from agent.errors import ConnectorError
+from agent.fileio import write_private
 from connectors.base import (
     DEFAULT_WORKING_HOURS,
     Busy,
@@ -76,6 +74,7 @@ from connectors.base import (
     Response,
     SyncChunk,
     WorkingHours,
+    as_email,
 )
 
 if TYPE_CHECKING:
@@ -1128,7 +1127,7 @@ class FilesCalendar(Calendar):
         return self._holds_cache[1]
 
     def _write_holds(self, cal: icalendar.Calendar) -> None:
-        atomic_write(self.holds_path, cal.to_ical())
+        write_private(self.holds_path, cal.to_ical())
         self._holds_cache = None
 
     def place(self, hold: Hold) -> None:
@@ -1259,27 +1258,6 @@ class _BusyIndex:
 # --------------------------------------------------------------------------- digests
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write a whole file so readers see the old or the new one, never half of each."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -1298,16 +1276,9 @@ class FilesSender:
         self.folder = outbox / "digests"
 
     def send(self, message: OutgoingMessage) -> None:
-        mail = EmailMessage()
-        mail["From"] = message.sender or "bridgework@localhost"
-        mail["To"] = message.to
-        mail["Subject"] = message.subject
-        mail["Message-ID"] = f"<{hashlib.sha256(message.key.encode()).hexdigest()[:32]}@bridgework>"
+        mail = as_email(message)
         mail[self.KEY_HEADER] = message.key
-        mail.set_content(message.text)
-        if message.html is not None:
-            mail.add_alternative(message.html, subtype="html")
-        atomic_write(self.folder / digest_filename(message.key), bytes(mail))
+        write_private(self.folder / digest_filename(message.key), bytes(mail))
 
 
 # --------------------------------------------------------------------------- assembly

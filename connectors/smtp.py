@@ -9,7 +9,6 @@ Message-ID derived from its digest key, so a resend can be recognised.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import random
@@ -17,15 +16,13 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import ConfigError, ConnectorError
-from connectors.base import OutgoingMessage
+from connectors.base import OutgoingMessage, as_email
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +59,6 @@ def _password(settings: SmtpSettings) -> str | None:
     return value
 
 
-def to_email(message: OutgoingMessage, domain: str) -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"] = message.sender or f"bridgework@{domain}"
-    mail["To"] = message.to
-    mail["Subject"] = message.subject
-    mail["Date"] = formatdate(localtime=False)
-    digest = hashlib.sha256(message.key.encode()).hexdigest()[:32]
-    mail["Message-ID"] = f"<bridgework.{digest}@{domain}>"
-    mail.set_content(message.text)
-    if message.html:
-        mail.add_alternative(message.html, subtype="html")
-    return mail
-
-
 class SmtpSender:
     def __init__(self, settings: SmtpSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
@@ -97,8 +80,7 @@ class SmtpSender:
         return client
 
     def send(self, message: OutgoingMessage) -> None:
-        sender = message.sender or ""
-        mail = to_email(message, sender.split("@")[-1] if "@" in sender else "localhost")
+        mail = as_email(message)
         attempt = 0
         while True:
             try:

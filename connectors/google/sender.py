@@ -8,26 +8,11 @@ is derived from the digest's key, so a resent digest can be recognised.
 from __future__ import annotations
 
 import base64
-import hashlib
-from email.message import EmailMessage
 
 from agent.errors import ConfigError
-from connectors.base import OutgoingMessage
+from connectors.base import OutgoingMessage, as_email
 from connectors.google import auth
 from connectors.google.transport import GMAIL_UNITS, GoogleClient
-
-
-def to_mime(message: OutgoingMessage, sender: str) -> EmailMessage:
-    mime = EmailMessage()
-    mime["From"] = sender
-    mime["To"] = message.to
-    mime["Subject"] = message.subject
-    digest = hashlib.sha256(message.key.encode()).hexdigest()[:32]
-    mime["Message-ID"] = f"<{digest}@bridgework>"
-    mime.set_content(message.text)
-    if message.html:
-        mime.add_alternative(message.html, subtype="html")
-    return mime
 
 
 class GmailSender:
@@ -39,7 +24,7 @@ class GmailSender:
         sender = message.sender or self._default
         if not sender:
             raise ConfigError("no sender address for digests: set source.send_as")
-        raw = base64.urlsafe_b64encode(to_mime(message, sender).as_bytes()).decode()
+        raw = base64.urlsafe_b64encode(as_email(message, sender).as_bytes()).decode()
         svc = self._client.service("gmail")
         self._client.execute(
             lambda: svc.users().messages().send(userId="me", body={"raw": raw}, fields="id"),

@@ -66,7 +66,7 @@ def test_a_digest_arrives_with_text_and_html(server: tuple[Inbox, int]) -> None:
     sender(port).send(MESSAGE)
     [got] = inbox.messages
     assert got["To"] == "ada@example.org" and got["Subject"] == "Your Bridgework week"
-    assert got["Message-ID"].endswith("@example.org>")
+    assert got["Message-ID"].endswith("@bridgework>") and got["Date"]
     parts = {p.get_content_type(): p.get_payload(decode=True) for p in got.walk()
              if not p.is_multipart()}
     assert b"plain words" in parts["text/plain"] and b"html words" in parts["text/html"]
