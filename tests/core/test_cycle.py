@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from connectors.base import Hold, Response
+from connectors.memory import StoredEvent
 from rules.model import Rules
 from tests.core.conftest import World
 
@@ -20,6 +21,12 @@ def hold_rules(**meetings: object) -> Rules:
 
 def holds(world: World) -> list[tuple[str, str]]:
     return sorted(world.calendar.events)
+
+
+def event_of(world: World, hold_id: str) -> tuple[tuple[str, str], StoredEvent]:
+    """The calendar event of a hold, with its (owner, id) key."""
+    key = next(k for k in world.calendar.events if k[1] == hold_id)
+    return key, world.calendar.events[key]
 
 
 def test_cycle_finds_planted_drift_and_places_holds(make_world: Callable[..., World]) -> None:
@@ -105,8 +112,7 @@ def test_declined_hold_is_released(make_world: Callable[..., World]) -> None:
     world = make_world(hold_rules())
     report = world.engine.run_once()
     record = report.place.placed[0]
-    key = next(k for k in world.calendar.events if k[1] == record.id)
-    event = world.calendar.events[key]
+    key, event = event_of(world, record.id)
     other = next(a for a in event.attendees if a != event.owner)
     event.responses[other] = Response.DECLINED
     world.clock.now += dt.timedelta(hours=1)
@@ -120,8 +126,7 @@ def test_accepted_hold_counts_as_met_once_it_happened(make_world: Callable[..., 
     world = make_world(hold_rules())
     report = world.engine.run_once()
     record = report.place.placed[0]
-    key = next(k for k in world.calendar.events if k[1] == record.id)
-    event = world.calendar.events[key]
+    key, event = event_of(world, record.id)
     for a in event.attendees:
         event.responses[a] = Response.ACCEPTED
     world.clock.now = event.end + dt.timedelta(minutes=5)
@@ -146,8 +151,7 @@ def test_conflict_moves_the_hold(make_world: Callable[..., World]) -> None:
     world = make_world(hold_rules())
     report = world.engine.run_once()
     record = report.place.placed[0]
-    key = next(k for k in world.calendar.events if k[1] == record.id)
-    event = world.calendar.events[key]
+    key, event = event_of(world, record.id)
     world.calendar.add_foreign_event(event.owner, "their-own-meeting", event.start, event.end)
     world.engine.upkeep()
     moved = world.calendar.events[key]
@@ -159,8 +163,7 @@ def test_foreign_event_with_same_id_is_never_touched(make_world: Callable[..., W
     world = make_world(hold_rules())
     report = world.engine.run_once()
     record = report.place.placed[0]
-    key = next(k for k in world.calendar.events if k[1] == record.id)
-    event = world.calendar.events[key]
+    key, event = event_of(world, record.id)
     event.mark = None  # someone replaced our event with their own under the same id
     event.responses[next(a for a in event.attendees if a != event.owner)] = Response.DECLINED
     other = report.place.placed[1]
@@ -180,8 +183,7 @@ def test_a_past_meeting_is_not_deleted_when_someone_opts_out(make_world: Callabl
     world = make_world(hold_rules())
     report = world.engine.run_once()
     record = report.place.placed[0]
-    key = next(k for k in world.calendar.events if k[1] == record.id)
-    event = world.calendar.events[key]
+    key, event = event_of(world, record.id)
     for a in event.attendees:
         event.responses[a] = Response.ACCEPTED
     world.clock.now = event.end + dt.timedelta(hours=1)
