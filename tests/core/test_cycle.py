@@ -126,7 +126,7 @@ def test_accepted_hold_counts_as_met_once_it_happened(make_world: Callable[..., 
     world = make_world(hold_rules())
     report = world.engine.run_once()
     record = report.place.placed[0]
-    key, event = event_of(world, record.id)
+    _key, event = event_of(world, record.id)
     for a in event.attendees:
         event.responses[a] = Response.ACCEPTED
     world.clock.now = event.end + dt.timedelta(minutes=5)
