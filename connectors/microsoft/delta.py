@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from connectors.base import Interaction, Person, SyncChunk
@@ -75,10 +75,11 @@ class DeltaReader:
 
     def _call(self, job: Job) -> Call:
         return Call("GET", job.url, job.email, self._feed.permission, headers=self._headers,
-                    allow=frozenset({400, 404, 410}))
+                    allow=frozenset({400, 403, 404, 410}))
 
     def read(self, people: Sequence[Person], cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
         seen: set[str] = set()  # one meeting in many calendars is read many times
+        self._refused: list[tuple[Job, Reply]] = []
         pending = deque(self._first_job(p, cursors) for p in people)
         settings = self._client.settings
         inflight: dict[Future[list[Reply]], list[Job]] = {}
@@ -96,12 +97,23 @@ class DeltaReader:
                             pending.append(follow)
                         if chunk is not None:
                             yield chunk
+        if people and len(self._refused) == len(people):
+            # every mailbox refused: not an access policy, the permission itself is missing
+            job, reply = self._refused[0]
+            self._client.check(replace(self._call(job), allow=frozenset()), reply)
 
     def _handle(self, job: Job, reply: Reply, seen: set[str]) -> tuple[SyncChunk | None, Job | None]:
         if _expired(reply):
             log.info("%s delta token expired for one mailbox; full resync", self._feed.prefix)
             url, until = self._feed.start(job.email)
             return None, Job(job.email, url, until, resynced=True)
+        if reply.status == 403:
+            # An application access policy may keep the app out of some mailboxes: skip
+            # this one (its cursor stays) rather than stop everyone's sync.
+            log.warning("%s: a mailbox refused access (%s); skipped this cycle",
+                        self._feed.prefix, reply.error_code or "403")
+            self._refused.append((job, reply))
+            return None, None
         if reply.status == 404:
             log.warning("%s: a mailbox was not found or has no Exchange Online licence (%s); "
                         "skipped", self._feed.prefix, reply.error_code or "404")

@@ -185,3 +185,15 @@ def test_a_send_answered_502_is_not_repeated_but_503_is(fake: FakeGraph, connect
     fake.faults.append(Fault(r"POST /users/[^/]+/sendMail", 503, times=1))
     sender.send(OutgoingMessage("k3", a.email, "Your week", "text"))  # 503: not done, so again
     assert len(fake.tenant.sent_mail) == 1
+
+
+def test_a_mailbox_kept_out_by_an_access_policy_is_skipped(fake: FakeGraph, connect: Build) -> None:
+    team = people(fake, 4)
+    _meetings(fake, team)
+    blocked = fake.tenant.by_mail[team[0].email].id
+    fake.faults.append(Fault(rf"GET /users/({blocked}|{team[0].email})/calendarView/delta", 403,
+                             times=100, code="ErrorAccessDenied"))
+    chunks, cursors = drain(connect().calendar.read(team, {}))  # type: ignore[union-attr]
+    assert any(c.interactions for c in chunks)  # the others were read
+    assert not any(team[0].email in key for key in cursors)  # the blocked one keeps no cursor
+    assert sum(team[i].email in key for key in cursors for i in range(1, 4)) == 3
