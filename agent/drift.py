@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.arrays import contained_in, unique_sorted
 from agent.ledger import ContactTable
 from rules.model import Seams, Signals
 
@@ -277,7 +278,7 @@ def lapsed_ties(table: ContactTable, dept_of: np.ndarray, w: Windows, signals: S
     base_keys, base_inverse = np.unique(key[in_base], return_inverse=True)
     base_weight = np.bincount(base_inverse, weights=table.weight[in_base])
     base_weeks = np.bincount(base_inverse)  # one row per pair-week in the table
-    alive = np.isin(base_keys, key[in_recent])
+    alive = contained_in(base_keys, unique_sorted(key[in_recent]))
     real = (base_weight >= signals.lapsed_min_weight) & (base_weeks >= signals.lapsed_min_weeks)
     chosen = np.flatnonzero(real & ~alive)
     return [
@@ -318,5 +319,5 @@ def person_trends(table: ContactTable, dept_of: np.ndarray, w: Windows, n_people
 def _distinct(who: np.ndarray, other: np.ndarray, size: int) -> np.ndarray:
     if who.size == 0:
         return np.zeros(size, np.int64)
-    pairs = np.unique(who.astype(np.int64) << 32 | other.astype(np.int64))
+    pairs = unique_sorted(who.astype(np.int64) << 32 | other.astype(np.int64))
     return np.bincount((pairs >> 32).astype(np.int64), minlength=size)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.arrays import contained_in, first_occurrences, union_sorted, unique_sorted
 from agent.fileio import write_private
 from agent.pseudonym import Pseudonymiser
 from connectors.base import Interaction, InteractionKind
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 WEEK_EPOCH = dt.date(1970, 1, 5)  # a Monday
 _EPOCH_SECONDS = 4 * 86_400  # 1970-01-05 00:00 UTC
 _WEEK_SECONDS = 7 * 86_400
-SCHEMA = 2  # 2: pending meetings keep a timestamp, a share and attendee ids
+SCHEMA = 3  # 2: pending meetings as attendee ids; 3: weeks as a base plus segments
+MAX_SEGMENTS = 8  # a week with this many segments is compacted into its base
 
 
 def week_of(moment: dt.datetime) -> int:
@@ -289,6 +291,7 @@ class LedgerFiles:
         self._pending_dirty = False
         self._people_saved = len(self.people)
         self._email_ids: dict[str, int] = {}
+        self._seen_cache: dict[int, np.ndarray] = {}
         self._batcher = Batcher({}, pseudonymiser.interaction, signals, self._pending)
 
     # --- files -------------------------------------------------------------------
@@ -318,23 +321,67 @@ class LedgerFiles:
         else:
             write_private(path, json.dumps(meta).encode())
 
-    def _week_path(self, week: int) -> Path:
+    # A week is a base file plus the segments later commits added, so a commit
+    # writes only what is new instead of rewriting every week it touches. The
+    # base records the last segment it took in (``upto``); older segments are
+    # ignored (a crash during compaction leaves nothing counted twice).
+    def _base_path(self, week: int) -> Path:
         return self.directory / f"week-{week:05d}.npz"
 
+    def _segment_path(self, week: int, seq: int) -> Path:
+        return self.directory / f"week-{week:05d}-{seq:05d}.npz"
+
     def weeks(self) -> list[int]:
-        return sorted(int(p.stem[5:]) for p in self.directory.glob("week-*.npz"))
+        return sorted({int(p.stem.split("-")[1]) for p in self.directory.glob("week-*.npz")})
+
+    def _parts(self, week: int) -> tuple[int, list[tuple[int, Path]]]:
+        """The base's ``upto`` and the segments that come after it, in order."""
+        upto = 0
+        base = self._base_path(week)
+        if base.exists():
+            with np.load(base) as data:
+                upto = int(data["upto"]) if "upto" in data else 0
+        segments = sorted((int(p.stem.split("-")[2]), p)
+                          for p in self.directory.glob(f"week-{week:05d}-*.npz"))
+        return upto, [(seq, p) for seq, p in segments if seq > upto]
 
     def load_week(self, week: int) -> WeekContacts:
-        path = self._week_path(week)
-        if not path.exists():
+        """The week as one row per pair (base and segments merged)."""
+        _, segments = self._parts(week)
+        base = self._base_path(week)
+        paths = ([base] if base.exists() else []) + [path for _, path in segments]
+        pieces = [_read_npz(path) for path in paths]
+        if not pieces:
             return WeekContacts.empty()
-        with np.load(path) as data:
-            return WeekContacts(data["a"], data["b"], data["weight"], data["seen"])
+        if len(pieces) == 1:
+            return pieces[0]
+        merged = pieces[0]
+        for piece in pieces[1:]:
+            merged = _merged(merged, piece.a, piece.b, piece.weight, piece.seen)
+        return merged
 
-    def _save_week(self, week: int, contacts: WeekContacts) -> None:
-        buffer = io.BytesIO()
-        np.savez(buffer, a=contacts.a, b=contacts.b, weight=contacts.weight, seen=contacts.seen)
-        write_private(self._week_path(week), buffer.getvalue())
+    def _seen(self, week: int) -> np.ndarray:
+        """Digests counted in a week, kept in memory while this ledger is open."""
+        found = self._seen_cache.get(week)
+        if found is None:
+            found = self.load_week(week).seen
+            self._seen_cache[week] = found
+        return found
+
+    def _add_segment(self, week: int, contacts: WeekContacts) -> None:
+        upto, segments = self._parts(week)
+        seq = max([upto, *(s for s, _ in segments)]) + 1
+        _write_npz(self._segment_path(week, seq), contacts)
+        self._seen_cache[week] = union_sorted(self._seen(week), contacts.seen)
+        if len(segments) + 1 >= MAX_SEGMENTS:
+            self._compact(week, seq)
+
+    def _compact(self, week: int, upto: int) -> None:
+        merged = self.load_week(week)
+        _write_npz(self._base_path(week), merged, upto=upto)
+        for path in self.directory.glob(f"week-{week:05d}-*.npz"):
+            if int(path.stem.split("-")[2]) <= upto:
+                path.unlink()
 
     # --- adding ------------------------------------------------------------------
     def person_id(self, email: str) -> int:
@@ -436,21 +483,20 @@ class LedgerFiles:
         sorted_pair_weeks = pair_week[pair_order]
         keep = np.zeros(digests.size, bool)
         new_total = 0
-        for week in np.unique(sorted_weeks):
+        empty = WeekContacts.empty()
+        for week in unique_sorted(sorted_weeks):
             lo, hi = np.searchsorted(sorted_weeks, [week, week + 1])
             week_rows = row_order[lo:hi]
-            existing = self.load_week(int(week))
-            _, first = np.unique(digests[week_rows], return_index=True)
-            fresh = week_rows[first]
-            fresh = fresh[~np.isin(digests[fresh], existing.seen)]
+            fresh = week_rows[first_occurrences(digests[week_rows])]
+            fresh = fresh[~contained_in(digests[fresh], self._seen(int(week)))]
             if fresh.size == 0:
                 continue
             keep[fresh] = True
             plo, phi = np.searchsorted(sorted_pair_weeks, [week, week + 1])
             pairs = pair_order[plo:phi]
             pairs = pairs[keep[rows[pairs]]]
-            self._save_week(int(week), _merged(existing, pair_a[pairs], pair_b[pairs],
-                                                weights[pairs], digests[fresh]))
+            self._add_segment(int(week), _merged(empty, pair_a[pairs], pair_b[pairs],
+                                                 weights[pairs], digests[fresh]))
             new_total += int(fresh.size)
         return new_total
 
@@ -459,9 +505,26 @@ class LedgerFiles:
         dropped = 0
         for week in self.weeks():
             if week < keep_from_week:
-                self._week_path(week).unlink()
+                for path in self.directory.glob(f"week-{week:05d}*.npz"):
+                    path.unlink()
+                self._seen_cache.pop(week, None)
                 dropped += 1
         return dropped
+
+
+def _read_npz(path: Path) -> WeekContacts:
+    with np.load(path) as data:
+        return WeekContacts(data["a"], data["b"], data["weight"], data["seen"])
+
+
+def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> None:
+    buffer = io.BytesIO()
+    arrays: dict[str, np.ndarray] = {"a": contacts.a, "b": contacts.b, "weight": contacts.weight,
+                                     "seen": contacts.seen}
+    if upto is not None:
+        arrays["upto"] = np.array(upto)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    write_private(path, buffer.getvalue())
 
 
 def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
@@ -476,7 +539,7 @@ def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
         (unique_keys >> 32).astype(np.int32),
         (unique_keys & 0xFFFFFFFF).astype(np.int32),
         np.bincount(inverse, weights=w).astype(np.float32),
-        np.union1d(existing.seen, digests),
+        union_sorted(existing.seen, digests),
     )
 
 

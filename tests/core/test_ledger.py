@@ -166,3 +166,43 @@ def test_a_cancellation_known_only_by_id_drops_the_waiting_meeting(tmp_path: Pat
     ledger.commit(NOW)
     ledger.commit(later + dt.timedelta(hours=2))
     assert ledger.weeks() == []
+
+
+def test_many_commits_to_one_week_are_compacted_and_count_once(tmp_path: Path) -> None:
+    from agent.ledger import MAX_SEGMENTS
+
+    ledger = open_ledger(tmp_path)
+    for i in range(MAX_SEGMENTS * 2 + 3):
+        ledger.add([meeting(f"m{i}", ("p1@x.org", "p2@x.org")),
+                    meeting(f"m{i}", ("p1@x.org", "p2@x.org"))], MEMBERS, NOW)  # a repeat too
+        ledger.commit(NOW)
+    files = sorted(p.name for p in (tmp_path / "ledger").glob("week-*.npz"))
+    assert len(files) <= MAX_SEGMENTS  # compacted along the way
+    again = open_ledger(tmp_path)
+    again.add([meeting("m0", ("p1@x.org", "p2@x.org"))], MEMBERS, NOW)  # already counted
+    assert again.commit(NOW) == 0
+    contacts = again.load_week(week_of(T))
+    assert contacts.a.size == 1
+    assert float(contacts.weight[0]) == pytest.approx(MAX_SEGMENTS * 2 + 3)
+
+
+def test_a_crash_during_compaction_counts_nothing_twice(tmp_path: Path) -> None:
+    """The base is written first; segments it took in but that were not yet deleted are ignored."""
+    import shutil
+
+    from agent.ledger import MAX_SEGMENTS
+
+    ledger = open_ledger(tmp_path)
+    for i in range(MAX_SEGMENTS - 1):
+        ledger.add([meeting(f"m{i}", ("p1@x.org", "p2@x.org"))], MEMBERS, NOW)
+        ledger.commit(NOW)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for path in (tmp_path / "ledger").glob("week-*-*.npz"):
+        shutil.copy(path, kept / path.name)
+    ledger.add([meeting("last", ("p1@x.org", "p2@x.org"))], MEMBERS, NOW)
+    ledger.commit(NOW)  # this one compacts
+    for path in kept.iterdir():  # as if the old segments had survived a crash
+        shutil.copy(path, tmp_path / "ledger" / path.name)
+    contacts = open_ledger(tmp_path).load_week(week_of(T))
+    assert float(contacts.weight.sum()) == pytest.approx(MAX_SEGMENTS)
