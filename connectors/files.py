@@ -1068,7 +1068,7 @@ class FilesCalendar(Calendar):
     def busy(
         self, emails: Sequence[str], start: dt.datetime, end: dt.datetime
     ) -> dict[str, list[Busy]]:
-        index = self._busy_index(start, end)
+        index = self._busy_index(start, end, frozenset(e.lower() for e in emails))
         out: dict[str, list[Busy]] = {e: [] for e in emails}
         for who in emails:
             for s, e in index.spans.get(who.lower(), ()):
@@ -1089,14 +1089,23 @@ class FilesCalendar(Calendar):
         paths = [self.root / "events.jsonl", *self._ics_paths()]
         return "|".join(_fingerprint(p) for p in paths if p.is_file())
 
-    def _busy_index(self, start: dt.datetime, end: dt.datetime) -> _BusyIndex:
+    def _busy_index(self, start: dt.datetime, end: dt.datetime,
+                    wanted: frozenset[str]) -> _BusyIndex:
+        """An index covering the window and these people.
+
+        The first call indexes only the people it asks about (a plan asks once for
+        a few dozen); a later call for others builds the index for everyone, once.
+        """
         stamp = self._sources_stamp()
         idx = self._busy
-        if idx is None or idx.stamp != stamp or start < idx.lo or end > idx.hi:
-            lo = min(start, idx.lo) if idx and idx.stamp == stamp else start
-            hi = max(end, start + dt.timedelta(weeks=8))
-            self._busy = idx = _BusyIndex.build(self.root / "events.jsonl", self._ics_paths(),
-                                                lo, hi, stamp)
+        if (idx is not None and idx.stamp == stamp and idx.lo <= start and end <= idx.hi
+                and (idx.people is None or wanted <= idx.people)):
+            return idx
+        lo = min(start, idx.lo) if idx and idx.stamp == stamp else start
+        hi = max(end, start + dt.timedelta(weeks=8))
+        people = wanted if idx is None else None
+        self._busy = idx = _BusyIndex.build(self.root / "events.jsonl", self._ics_paths(),
+                                            lo, hi, stamp, people)
         return idx
 
     # --- holds ------------------------------------------------------------------
@@ -1214,10 +1223,11 @@ class _BusyIndex:
     hi: dt.datetime
     stamp: str
     spans: dict[str, list[tuple[dt.datetime, dt.datetime]]]
+    people: frozenset[str] | None = None  # None: everyone
 
     @classmethod
     def build(cls, events: Path, ics_paths: Sequence[Path], lo: dt.datetime, hi: dt.datetime,
-              stamp: str) -> _BusyIndex:
+              stamp: str, people: frozenset[str] | None = None) -> _BusyIndex:
         spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
         early = lo - BUSY_MARGIN
         # ISO dates sort as text; a day's slack covers any UTC offset
@@ -1231,9 +1241,23 @@ class _BusyIndex:
             if m_end <= lo or m.start >= hi:
                 return
             for who in m.participants:
-                spans.setdefault(who, []).append((m.start, m_end))
+                if people is None or who in people:
+                    spans.setdefault(who, []).append((m.start, m_end))
+
+        low, high = first_day.encode(), last_day.encode()
+        wanted = [p.encode() for p in people] if people is not None else None
 
         def parse(line: bytes, _offset: int) -> None:
+            # Look at the raw bytes before paying for a JSON parse: most lines are
+            # one-off meetings far from the window, or concern nobody asked about.
+            if wanted is not None:
+                folded = line.lower()
+                if not any(w in folded for w in wanted):
+                    return
+            if b'"rrule"' not in line:
+                found = _START_DAY.search(line)
+                if found and not (low <= found.group(1) <= high):
+                    return
             rec = _record(line)
             if not rec.get("rrule"):
                 day = rec.get("start")
@@ -1252,13 +1276,14 @@ class _BusyIndex:
         for path in ics_paths:
             for m in _ics_occurrences(_load_ics(path, None), early, hi):
                 add(m)
-        return cls(lo, hi, stamp, spans)
+        return cls(lo, hi, stamp, spans, people)
 
 
 # --------------------------------------------------------------------------- digests
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_START_DAY = re.compile(rb'"start"\s*:\s*"(\d{4}-\d{2}-\d{2})')
 
 
 def digest_filename(key: str) -> str:
