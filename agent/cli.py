@@ -172,7 +172,7 @@ def _change_opt_out(config_path: str, email: str, opting_out: bool) -> None:
         raise BridgeworkError(f"{email!r} is not an e-mail address")
     config = load_config(Path(config_path))
     pseudonym = Pseudonymiser(secret_key(config.secret, config.store.path)).person(email.strip().lower())
-    OptOutInbox(config.store.path / "opt-outs.inbox").append(opting_out, pseudonym)
+    OptOutInbox(config.store.path).append(opting_out, pseudonym)
 
 
 @main.command("opt-out")

@@ -241,5 +241,5 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
     engine = Engine(connectors, store, ledger, pseudonymiser, rules, clock,
                   sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
                   opt_out_address=config.digest.opt_out_address)
-    engine.inbox = OptOutInbox(store_dir / "opt-outs.inbox")
+    engine.inbox = OptOutInbox(store_dir)
     return engine

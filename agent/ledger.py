@@ -66,16 +66,20 @@ def weigh(
     organisation. (Messages are weighed inline in ``LedgerFiles.add``: they
     are most of the volume, and the sender must be one of ours.)
     """
-    if interaction.cancelled or interaction.size > signals.broadcast_size:
-        return []
     ids = list(dict.fromkeys(members))
-    if len(ids) < 2:
+    share = meeting_share(interaction, len(ids), signals)
+    if share is None:
         return []
-    hours = interaction.duration.total_seconds() / 3600
-    if hours <= 0:
-        return []
-    share = hours / (len(ids) - 1)
     return [(min(a, b), max(a, b), share) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+
+
+def meeting_share(interaction: Interaction, attendees: int, signals: Signals) -> float | None:
+    """The weight each pair of a meeting's ``attendees`` (ours, distinct) gets, or None
+    when the meeting counts for nothing (cancelled, a broadcast, alone, no length)."""
+    if interaction.cancelled or interaction.size > signals.broadcast_size or attendees < 2:
+        return None
+    hours = interaction.duration.total_seconds() / 3600
+    return hours / (attendees - 1) if hours > 0 else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -235,22 +239,22 @@ class Batcher:
                     continue
                 members = sorted(set(ids))
                 size = len(members)
-                hours = item.duration.total_seconds() / 3600
-                if size < 2 or hours <= 0 or item.cancelled or item.size > broadcast:
+                pair_share = meeting_share(item, size, signals)
+                if pair_share is None:
                     ignored += 1
                     continue
                 # same rule as weigh(), in bulk: every pair of attendees, i < j
                 if size == 2:  # a one-to-one: one pair
                     append_a(members[0])
                     append_b(members[1])
-                    append_w(hours)
+                    append_w(pair_share)
                     append_row(row)
                 else:
                     first, second = _pair_index(size)
                     count = len(first)
                     batch.a.extend([members[i] for i in first])
                     batch.b.extend([members[j] for j in second])
-                    batch.weight.extend([hours / (size - 1)] * count)
+                    batch.weight.extend([pair_share] * count)
                     batch.row.extend([row] * count)
                 append_digest(digest)
             append_week((int(start_ts) - _EPOCH_SECONDS) // _WEEK_SECONDS)
@@ -266,8 +270,8 @@ class Batcher:
         pairs grow with the square of its size.)
         """
         members = sorted(set(ids))
-        counts = weigh(item, members, self.signals) if not item.cancelled else []
-        entry = [item.start.timestamp(), counts[0][2], members] if counts else None
+        share = meeting_share(item, len(members), self.signals)
+        entry = [item.start.timestamp(), share, members] if share is not None else None
         if entry is None:
             self.pending.pop(key, None)
         else:

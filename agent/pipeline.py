@@ -47,7 +47,7 @@ from agent.ledger import AddStats, LedgerFiles, read_table, week_of
 from agent.matcher import History, Suggestion, match_pairs, peer_circles
 from agent.pseudonym import Pseudonymiser
 from agent.slots import Slot, could_meet, find_slot, horizon_end
-from agent.store import ACTIVE, Store, SuggestionRecord
+from agent.store import Store, SuggestionRecord
 from connectors.base import (
     Busy,
     Calendar,
@@ -578,7 +578,3 @@ def _carry_out(action: Upkeep, why: str, hold: Hold, record: SuggestionRecord,
         store.save_suggestion(record.with_status(
             "placed", now, start=slot.start.isoformat(), end=slot.end.isoformat(),
             note="moved after a conflict"))
-
-
-def active_records(store: Store) -> list[SuggestionRecord]:
-    return [r for r in store.suggestions() if r.status in ACTIVE]

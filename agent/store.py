@@ -27,10 +27,9 @@ from agent.fileio import write_private
 
 SCHEMA_VERSION = 1
 
-#: Lifecycle of a suggestion. ``planned`` is written before the calendar is
-#: touched, so a crash between the two is finished on the next run.
-ACTIVE = ("planned", "placed", "suggested")
-FINAL = ("declined", "released", "met", "missed", "removed")
+# Lifecycle of a suggestion: planned -> placed (or suggested, in suggest mode),
+# then declined, released, met, missed or removed. ``planned`` is written before
+# the calendar is touched, so a crash between the two is finished on the next run.
 
 
 @dataclass(frozen=True)
@@ -215,8 +214,10 @@ class OptOutInbox:
     each job and remembers how far it read, so nothing is lost or applied twice.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    FILE = "opt-outs.inbox"
+
+    def __init__(self, store_dir: Path) -> None:
+        self.path = store_dir / self.FILE
 
     def append(self, opting_out: bool, pseudonym: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
