@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 
-from agent.errors import BridgeworkError
+from connectors.common.errors import BridgeworkError
 from rules.model import Rules
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from agent.clock import system_clock
-from agent.errors import BridgeworkError, RulesError
+from connectors.common.clock import system_clock
+from connectors.common.errors import BridgeworkError, RulesError
 from rules.loader import load_rules
 from rules.model import Rules
 

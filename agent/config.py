@@ -14,12 +14,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.errors import ConfigError
-from agent.fileio import write_private
-from agent.yamlsource import YamlProblems, load_file, validation_problems
+from connectors.common.errors import ConfigError
+from connectors.common.fileio import write_private
 from connectors.registry import SourceSettings
 from connectors.smtp import SmtpSettings
 from rules.model import TimeZone, parse_clock
+from rules.yamlsource import YamlProblems, load_file, validation_problems
 
 DEFAULT_KEY_ENV = "BRIDGEWORK_SECRET_KEY"
 

@@ -25,7 +25,7 @@ from prometheus_client.exposition import MetricsHandler
 
 from agent.config import Config
 from agent.engine import Engine
-from agent.errors import ConfigError
+from connectors.common.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import pipeline
-from agent.clock import Clock, system_clock
 from agent.config import Config, secret_key
 from agent.digest import DigestInput, compose
-from agent.errors import RulesError
-from agent.fileio import write_private
 from agent.ledger import LedgerFiles, week_of
 from agent.pseudonym import Pseudonymiser
 from agent.store import OptOutInbox, Store, TinyStore
 from connectors.base import Connectors
+from connectors.common.clock import Clock, system_clock
+from connectors.common.errors import RulesError
+from connectors.common.fileio import write_private
 from connectors.registry import build_connectors
 from rules.model import Rules
 

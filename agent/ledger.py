@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from agent.arrays import contained_in, first_occurrences, union_sorted, unique_sorted
-from agent.fileio import write_private
 from agent.pseudonym import Pseudonymiser
 from connectors.base import Interaction, InteractionKind
+from connectors.common.fileio import write_private
 from rules.model import Signals
 
 log = logging.getLogger(__name__)
@@ -311,14 +311,14 @@ class LedgerFiles:
         if path.exists():
             stored = json.loads(path.read_text())
             if stored.get("key") != meta["key"]:
-                from agent.errors import ConfigError
+                from connectors.common.errors import ConfigError
 
                 raise ConfigError(
                     f"the ledger in {self.directory} was written with a different secret key; "
                     "restore the old key or move the ledger away to start afresh"
                 )
             if stored.get("schema") != SCHEMA:
-                from agent.errors import ConfigError
+                from connectors.common.errors import ConfigError
 
                 raise ConfigError(f"the ledger in {self.directory} has schema "
                                   f"{stored.get('schema')}, this version reads {SCHEMA}")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import pipeline
-from agent.clock import Clock, system_clock
 from agent.ledger import LedgerFiles, week_start
 from agent.pseudonym import Pseudonymiser
 from agent.store import MemoryStore
+from connectors.common.clock import Clock, system_clock
 from connectors.registry import FilesSettings, build_connectors
 from rules.model import Rules
 

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import ConnectorError
 from agent.ledger import AddStats, Batcher, LedgerFiles, _Batch
 from connectors.base import Interaction, Person
+from connectors.common.errors import ConnectorError
 
 if TYPE_CHECKING:
     from agent.pipeline import Org, Progress, SyncReport

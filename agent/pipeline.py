@@ -34,7 +34,6 @@ from agent.drift import (
     windows_for,
 )
 from agent.eligibility import exclusion_reason, managers_of
-from agent.errors import ConnectorError, NotOurEvent
 from agent.holds import (
     Upkeep,
     build_hold,
@@ -58,6 +57,7 @@ from connectors.base import (
     InteractionKind,
     Person,
 )
+from connectors.common.errors import ConnectorError, NotOurEvent
 from rules.model import Rules
 
 log = logging.getLogger(__name__)

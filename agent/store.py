@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from agent.errors import ConfigError, StoreLocked
-from agent.fileio import write_private
+from connectors.common.errors import ConfigError, StoreLocked
+from connectors.common.fileio import write_private
 
 SCHEMA_VERSION = 1
 

@@ -24,7 +24,7 @@ from email.utils import formatdate
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from agent.errors import NotOurEvent
+from connectors.common.errors import NotOurEvent
 
 log = logging.getLogger(__name__)
 

@@ -57,9 +57,6 @@ import icalendar
 import recurring_ical_events
 from dateutil import rrule as du_rrule
 
-from agent.clock import Clock, system_clock
-from agent.errors import ConnectorError
-from agent.fileio import write_private
 from connectors.base import (
     DEFAULT_WORKING_HOURS,
     Busy,
@@ -76,6 +73,9 @@ from connectors.base import (
     WorkingHours,
     as_email,
 )
+from connectors.common.clock import Clock, system_clock
+from connectors.common.errors import ConnectorError
+from connectors.common.fileio import write_private
 
 if TYPE_CHECKING:
     from connectors.registry import FilesSettings

@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.errors import ConfigError, ConnectorError
 from connectors.base import OutgoingMessage, as_email
+from connectors.common.errors import ConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """Load an admin's rules file into :class:`rules.model.Rules`, reporting every problem.
 
-The file is parsed with positions (``agent.yamlsource``), laid over a shipped
+The file is parsed with positions (``rules.yamlsource``), laid over a shipped
 preset when it says ``extends: <preset>``, validated by the strict models, and
 checked against the directory's department names when those are known. All
 problems found on the way are collected and raised together as one
-:class:`agent.errors.RulesError`, each as ``file:line:column: message``.
+:class:`connectors.common.errors.RulesError`, each as ``file:line:column: message``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.errors import RulesError
-from agent.yamlsource import Located, Problem, YamlProblems, load_file, load_text
-from agent.yamlsource import validation_problems as _validation_problems
+from connectors.common.errors import RulesError
 from rules.model import Rules
+from rules.yamlsource import Located, Problem, YamlProblems, load_file, load_text
+from rules.yamlsource import validation_problems as _validation_problems
 
 PRESET_PACKAGE = "rules.presets"
 

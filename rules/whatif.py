@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import pipeline
-from agent.errors import BridgeworkError
 from agent.ledger import LedgerFiles, week_of
 from agent.matcher import History
 from agent.pseudonym import Pseudonymiser
 from agent.store import MemoryStore, SuggestionRecord
+from connectors.common.errors import BridgeworkError
 from connectors.files import open_directory
 from rules.model import Rules
 

@@ -6,8 +6,8 @@ import random
 import time
 from collections.abc import Callable
 
-from agent.clock import Clock, system_clock
 from connectors.base import Connectors
+from connectors.common.clock import Clock, system_clock
 from connectors.google.settings import GoogleSettings
 
 
@@ -25,7 +25,7 @@ def build(settings: GoogleSettings, *, clock: Clock = system_clock,
         from connectors.google.sender import GmailSender
         from connectors.google.transport import GoogleClient
     except ImportError as exc:
-        from agent.errors import ConfigError
+        from connectors.common.errors import ConfigError
 
         raise ConfigError(f"the Google connector needs its extra: pip install 'bridgework[google]' "
                           f"({exc.name} is missing)") from None

@@ -21,8 +21,8 @@ from google.auth.credentials import Credentials
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
-from agent.errors import ConfigError, ConnectorError, PermissionMissing
-from agent.fileio import write_private
+from connectors.common.errors import ConfigError, ConnectorError, PermissionMissing
+from connectors.common.fileio import write_private
 from connectors.google.settings import GoogleSettings
 from connectors.google.transport import Transient
 

@@ -24,8 +24,6 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from agent.clock import Clock, system_clock
-from agent.errors import PermissionMissing
 from connectors.base import (
     MARK_KEY,
     Busy,
@@ -40,6 +38,8 @@ from connectors.base import (
     SyncChunk,
     cancellation,
 )
+from connectors.common.clock import Clock, system_clock
+from connectors.common.errors import PermissionMissing
 from connectors.google import auth
 from connectors.google.transport import Call, GoogleClient, Transient, classify, status_of
 

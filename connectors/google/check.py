@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.errors import BridgeworkError
 from connectors.base import HoldMode
+from connectors.common.errors import BridgeworkError
 from connectors.google import auth
 from connectors.google.settings import GoogleSettings
 from connectors.google.transport import GoogleClient

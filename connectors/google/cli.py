@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from agent.errors import ConfigError, PermissionMissing
 from connectors.base import HoldMode
+from connectors.common.errors import ConfigError, PermissionMissing
 from connectors.google.settings import GoogleSettings
 
 
@@ -25,7 +25,7 @@ def _sign_in(settings: GoogleSettings, mode: HoldMode) -> None:
     """The one-person trial: run the browser sign-in once and keep the token (0600)."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 
-    from agent.fileio import write_private
+    from connectors.common.fileio import write_private
     from connectors.google.check import needed_scopes
 
     if settings.client_secret_file is None or settings.token_file is None:

@@ -27,8 +27,8 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from agent.clock import Clock, system_clock
 from connectors.base import Interaction, InteractionKind, Person, SyncChunk
+from connectors.common.clock import Clock, system_clock
 from connectors.google import auth
 from connectors.google.transport import GMAIL_UNITS, Call, GoogleClient, status_of
 

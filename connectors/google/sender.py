@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 
-from agent.errors import ConfigError
 from connectors.base import OutgoingMessage, as_email
+from connectors.common.errors import ConfigError
 from connectors.google import auth
 from connectors.google.transport import GMAIL_UNITS, GoogleClient
 

@@ -29,7 +29,7 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
-from agent.errors import ConnectorError, PermissionMissing
+from connectors.common.errors import ConnectorError, PermissionMissing
 from connectors.google.settings import GoogleSettings
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from agent.clock import Clock, system_clock
 from connectors.base import Connectors
+from connectors.common.clock import Clock, system_clock
 from connectors.microsoft.settings import MicrosoftSettings
 
 if TYPE_CHECKING:  # msal and requests load only when the connector is used
@@ -31,7 +31,7 @@ def build(
         from connectors.microsoft.mail import MicrosoftMail
         from connectors.microsoft.sender import MicrosoftSender
     except ImportError as exc:
-        from agent.errors import ConfigError
+        from connectors.common.errors import ConfigError
 
         raise ConfigError(f"the Microsoft connector needs its extra: pip install 'bridgework[microsoft]' "
                           f"({exc.name} is missing)") from None

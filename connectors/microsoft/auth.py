@@ -17,8 +17,8 @@ from typing import Any
 import msal
 import requests
 
-from agent.errors import ConfigError, ConnectorError
-from agent.fileio import write_private
+from connectors.common.errors import ConfigError, ConnectorError
+from connectors.common.fileio import write_private
 from connectors.microsoft.settings import MicrosoftSettings
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from agent.clock import Clock
 from connectors.base import Busy, Calendar, Hold, HoldMode, HoldState, Person, Response, SyncChunk
+from connectors.common.clock import Clock
 from connectors.microsoft import parse
 from connectors.microsoft.client import Call, GraphClient
 from connectors.microsoft.delta import DeltaReader, Feed, window

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from agent.errors import ConfigError, PermissionMissing
 from connectors.base import HoldMode
+from connectors.common.errors import ConfigError, PermissionMissing
 
 
 def _mode(rules_path: Path | None) -> HoldMode:

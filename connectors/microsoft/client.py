@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from agent.errors import ConnectorError, PermissionMissing
+from connectors.common.errors import ConnectorError, PermissionMissing
 from connectors.microsoft.auth import TokenProvider
 from connectors.microsoft.settings import MicrosoftSettings
 

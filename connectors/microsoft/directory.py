@@ -13,8 +13,8 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from agent.errors import PermissionMissing
 from connectors.base import DEFAULT_WORKING_HOURS, Person
+from connectors.common.errors import PermissionMissing
 from connectors.microsoft import parse
 from connectors.microsoft.client import Call, GraphClient
 

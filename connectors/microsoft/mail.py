@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from urllib.parse import quote
 
-from agent.clock import Clock
 from connectors.base import Person, SyncChunk
+from connectors.common.clock import Clock
 from connectors.microsoft import parse
 from connectors.microsoft.client import GraphClient
 from connectors.microsoft.delta import DeltaReader, Feed

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from agent.errors import ConfigError
 from connectors.base import OutgoingMessage
+from connectors.common.errors import ConfigError
 from connectors.microsoft.client import Call, GraphClient
 
 PERMISSION = "Mail.Send"

@@ -15,7 +15,6 @@ from typing import Protocol
 
 import pytest
 
-from agent.errors import NotOurEvent
 from connectors.base import (
     Calendar,
     Connectors,
@@ -29,6 +28,7 @@ from connectors.base import (
     Response,
     hold_id_for,
 )
+from connectors.common.errors import NotOurEvent
 
 UTC = dt.UTC
 BASE = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import SecretSettings, load_config, secret_key
-from agent.errors import ConfigError
+from connectors.common.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -104,7 +104,7 @@ def test_future_meetings_wait_and_cancellations_remove_them(tmp_path: Path) -> N
 
 def test_a_different_key_is_refused(tmp_path: Path) -> None:
     open_ledger(tmp_path).commit(NOW)
-    from agent.errors import ConfigError
+    from connectors.common.errors import ConfigError
 
     with pytest.raises(ConfigError, match="different secret key"):
         open_ledger(tmp_path, b"another-key-0123456789")

@@ -155,8 +155,8 @@ def test_readers_let_go_of_the_store_when_the_parent_dies(tmp_path: Path) -> Non
     import sys
     import time
 
-    from agent.errors import StoreLocked
     from agent.store import lock_store
+    from connectors.common.errors import StoreLocked
 
     data = tmp_path / "data"
     generate(data, people=60, weeks=16, seed=8, as_of=AS_OF)

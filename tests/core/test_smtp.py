@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from agent.config import load_config
-from agent.errors import ConnectorError
 from connectors.base import OutgoingMessage
+from connectors.common.errors import ConnectorError
 from connectors.smtp import SmtpSender, SmtpSettings
 
 
@@ -109,7 +109,7 @@ def test_config_selects_smtp_for_digests(tmp_path: Path, server: tuple[Inbox, in
 
 
 def test_a_login_without_a_password_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.errors import ConfigError
+    from connectors.common.errors import ConfigError
 
     monkeypatch.delenv("BRIDGEWORK_SMTP_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match="BRIDGEWORK_SMTP_PASSWORD"):

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from agent.errors import ConfigError, StoreLocked
 from agent.store import MemoryStore, Store, SuggestionRecord, TinyStore, lock_store
+from connectors.common.errors import ConfigError, StoreLocked
 
 NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import ConnectorError
 from connectors.base import Interaction, InteractionKind
+from connectors.common.errors import ConnectorError
 from connectors.files import FilesCalendar, FilesDirectory, FilesMail, parse_working_hours
 
 GOOD_MSG = '{"id": "m1", "date": "2026-03-02T09:00:00+00:00", "from": "a@x.org", "to": ["b@x.org"]}'

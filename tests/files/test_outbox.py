@@ -13,9 +13,9 @@ from typing import Any
 import icalendar
 import pytest
 
-from agent.clock import fixed_clock
-from agent.errors import NotOurEvent
 from connectors.base import Hold, OutgoingMessage, Response, hold_id_for
+from connectors.common.clock import fixed_clock
+from connectors.common.errors import NotOurEvent
 from connectors.files import FilesCalendar, FilesSender, digest_filename
 from tests.files.helpers import edit_holds
 

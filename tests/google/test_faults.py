@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import ConnectorError, PermissionMissing
 from connectors.base import Hold, HoldMode, hold_id_for
+from connectors.common.errors import ConnectorError, PermissionMissing
 from tests.fakes.google.server import FakeGoogle, FakeServer, Fault
 from tests.fakes.google.world import GoogleWorld
 from tests.google.conftest import NOW

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from agent.clock import fixed_clock
 from connectors.base import Connectors
+from connectors.common.clock import fixed_clock
 from connectors.microsoft import build
 from connectors.microsoft.settings import MicrosoftSettings
 from tests.fakes.graph import FakeGraph

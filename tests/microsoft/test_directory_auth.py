@@ -10,8 +10,8 @@ import pydantic
 import pytest
 import trustme
 
-from agent.errors import ConfigError, ConnectorError
 from connectors.base import DEFAULT_WORKING_HOURS
+from connectors.common.errors import ConfigError, ConnectorError
 from connectors.microsoft import build
 from connectors.microsoft.settings import MicrosoftSettings
 from tests.fakes.graph import FakeGraph

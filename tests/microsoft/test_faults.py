@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from agent.errors import ConnectorError, PermissionMissing
 from connectors.base import Calendar, Hold, HoldMode, Person, hold_id_for
+from connectors.common.errors import ConnectorError, PermissionMissing
 from connectors.microsoft import build
 from connectors.microsoft.calendar import MARK_PROPERTY
 from connectors.microsoft.settings import MicrosoftSettings

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from agent.errors import NotOurEvent
 from connectors.base import Hold, HoldMode, Response, hold_id_for
+from connectors.common.errors import NotOurEvent
 from connectors.microsoft.calendar import HOLD_ID_PROPERTY, MARK_PROPERTY
 from tests.fakes.graph import FakeGraph
 from tests.microsoft.conftest import Build

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import RulesError
 from connectors.base import HoldMode
+from connectors.common.errors import RulesError
 from rules.loader import default_rules, load_preset, load_rules, load_rules_text, preset_names
 from rules.model import Rules
 
