@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from connectors.common.envname import EnvName, describe
 from connectors.common.errors import ConfigError
 from connectors.common.fileio import write_private
 from connectors.registry import SourceSettings
@@ -36,8 +37,12 @@ class StoreSettings(_Strict):
 class SecretSettings(_Strict):
     """The key that pseudonymises people at rest (keyed HMAC)."""
 
-    key_env: str = Field(DEFAULT_KEY_ENV, description="environment variable holding the key")
+    key_env: EnvName = Field(DEFAULT_KEY_ENV, description="environment variable holding the key")
     key_file: Path | None = Field(None, description="file holding the key (mode 0600)")
+    credential: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]+$",
+        description="name of a systemd credential holding the key (LoadCredential=), read from "
+        "$CREDENTIALS_DIRECTORY")
 
 
 class DigestSettings(_Strict):
@@ -58,7 +63,8 @@ class DaemonSettings(_Strict):
     upkeep_minutes: int = Field(30, ge=5, description="minutes between hold upkeep passes")
     health_port: int | None = Field(9464, ge=0, le=65535,
                                     description="port for /healthz and /metrics; null: off")
-    health_host: str = "127.0.0.1"
+    health_host: str = Field("127.0.0.1", min_length=1,
+                             description="address the health server binds; 0.0.0.0 in a container")
 
     @field_validator("analyse_at")
     @classmethod
@@ -129,20 +135,41 @@ def _long_enough(key: str, where: str) -> bytes:
     return key.encode()
 
 
+def _read_key_file(path: Path, what: str) -> bytes:
+    try:
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not text"
+        raise ConfigError(f"cannot read {what} {path}: {reason}") from None
+    return _long_enough(text, f"{what} {path}")
+
+
 def secret_key(settings: SecretSettings, store_dir: Path) -> bytes:
-    """The pseudonymisation key: env var, then key file, else one made and kept in the store."""
+    """The pseudonymisation key: env var, credential, key file, else one made and kept in the store.
+
+    A key is generated only when nothing was configured: a configured source that
+    gives nothing is an error, because a new key would silently change every pseudonym.
+
+    :raises ConfigError: a configured source is missing, unreadable or too short.
+    """
     from_env = os.environ.get(settings.key_env)
     if from_env:
-        return _long_enough(from_env, f"the environment variable {settings.key_env}")
+        return _long_enough(from_env, describe(settings.key_env, "secret.key_env"))
+    if "key_env" in settings.model_fields_set:
+        raise ConfigError(f"{describe(settings.key_env, 'secret.key_env')} is not set. It must hold "
+                          "the key; if you wrote the key itself into secret.key_env, move it into "
+                          "that variable or a key_file")
+    if settings.credential is not None:
+        folder = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not folder:
+            raise ConfigError(f"secret.credential {settings.credential!r} is set but "
+                              "$CREDENTIALS_DIRECTORY is not (is the unit's LoadCredential= in place?)")
+        return _read_key_file(Path(folder) / settings.credential, "the credential")
     if settings.key_file is not None:
-        try:
-            text = settings.key_file.read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read secret.key_file {settings.key_file}: {exc.strerror}") from None
-        return _long_enough(text, f"secret.key_file {settings.key_file}")
+        return _read_key_file(settings.key_file, "secret.key_file")
     generated = store_dir / "secret.key"
     if generated.exists():
-        return _long_enough(generated.read_text().strip(), str(generated))
+        return _read_key_file(generated, "the generated key")
     key = secrets.token_hex(32)
     write_private(generated, key.encode())
     return key.encode()

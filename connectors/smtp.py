@@ -21,7 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import OutgoingMessage, as_email
+from connectors.base import OutgoingMessage, Sender, as_email
+from connectors.common.envname import EnvName, describe
 from connectors.common.errors import ConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class SmtpSettings(BaseModel):
     security: Literal["starttls", "ssl", "none"] = Field(
         "starttls", description="starttls (port 587), ssl (port 465) or none (a local relay)")
     username: str | None = None
-    password_env: str = Field("BRIDGEWORK_SMTP_PASSWORD",
+    password_env: EnvName = Field("BRIDGEWORK_SMTP_PASSWORD",
                               description="environment variable holding the password")
     password_file: Path | None = Field(None, description="file holding the password")
     ca_bundle: Path | None = Field(None, description="CA bundle to trust instead of the system's")
@@ -54,12 +55,13 @@ def _password(settings: SmtpSettings) -> str | None:
             raise ConfigError(f"cannot read digest.smtp.password_file: {exc.strerror}") from None
     value = os.environ.get(settings.password_env)
     if not value:
-        raise ConfigError(f"digest.smtp.username is set but {settings.password_env} is empty; "
+        raise ConfigError(f"digest.smtp.username is set but "
+                          f"{describe(settings.password_env, 'digest.smtp.password_env')} is empty; "
                           "set it or use password_file")
     return value
 
 
-class SmtpSender:
+class SmtpSender(Sender):
     def __init__(self, settings: SmtpSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self._sleep = sleep

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from connectors.common.envname import EnvName, describe
 from connectors.common.errors import ConfigError
 
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
@@ -28,7 +29,7 @@ class MicrosoftSettings(BaseModel):
     type: Literal["microsoft"]
     tenant_id: str = Field(description="directory (tenant) id or verified domain")
     client_id: str = Field(description="application (client) id of the app registration")
-    client_secret_env: str | None = Field(
+    client_secret_env: EnvName | None = Field(
         None, description="environment variable holding the client secret"
     )
     client_secret_file: Path | None = Field(None, description="file holding the client secret")
@@ -123,5 +124,5 @@ class MicrosoftSettings(BaseModel):
         name = self.client_secret_env or ""
         value = os.environ.get(name, "").strip()
         if not value:
-            raise ConfigError(f"the environment variable {name} (client_secret_env) is not set")
+            raise ConfigError(f"{describe(name, 'client_secret_env')} is not set")
         return value
