@@ -62,13 +62,17 @@ from connectors.base import (
     Busy,
     Calendar,
     Connectors,
+    Directory,
     Hold,
     HoldState,
     Interaction,
     InteractionKind,
+    Mail,
     OutgoingMessage,
     Person,
+    Problems,
     Response,
+    Sender,
     SyncChunk,
     WorkingHours,
     as_email,
@@ -106,15 +110,6 @@ _RECORD_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, O
 
 class BadRecord(ValueError):
     """One row, line or event that cannot be used; the message says why."""
-
-
-class Problems(list[str]):
-    """Located problems: ``path:line: what``, each also logged once as a warning."""
-
-    def report(self, path: Path | str, where: int | str, problem: str) -> None:
-        message = f"{path}:{where}: {problem}"
-        log.warning("%s", message)
-        self.append(message)
 
 
 # --------------------------------------------------------------------------- small parsers
@@ -210,12 +205,13 @@ def _json_problem(exc: Exception) -> str:
 REQUIRED_COLUMNS = ("email", "department")
 
 
-class FilesDirectory:
+class FilesDirectory(Directory):
     """People from ``people.csv``; read again only when the file changes."""
+
+    reads_files = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.problems = Problems()
         self._cache: tuple[tuple[int, int], list[Person]] | None = None
 
     def people(self) -> Iterator[Person]:
@@ -804,17 +800,18 @@ def _count_newlines(f: Any, start: int, end: int) -> int:
     return count
 
 
-class MessagesPart:
+class MessagesPart(Mail):
     """One byte range of messages.jsonl, read as a source of its own (``FilesMail.split``)."""
 
     parallel_safe = True
+    reads_files = True
 
     def __init__(self, mail: FilesMail, path: Path, pos: _Position, start: int, end: int,
                  first_line: int, resynced: bool, *, last: bool, cursors: Mapping[str, str]) -> None:
         self.mail, self.path, self.pos = mail, path, pos
         self.start, self.end, self.first_line = start, end, first_line
         self.resynced, self.last, self.cursors = resynced, last, cursors
-        self.problems = mail.problems
+        self._problems = mail.problems  # one list: a problem is the file's, whichever part found it
 
     def read(self, people: Sequence[Person], cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
         yield from self.mail._read_range(self.path, self.pos, self.start, self.first_line,
@@ -826,16 +823,16 @@ class MessagesPart:
                     yield from self.mail._read_mbox(box_path, self.cursors)
 
 
-class FilesMail:
+class FilesMail(Mail):
     """Messages from ``messages.jsonl`` and ``mail/*.mbox``."""
 
     parallel_safe = True  # plain files, no connections: may be read in a forked process
+    reads_files = True
 
     def __init__(self, root: Path, *, chunk_size: int = CHUNK_SIZE) -> None:
         self.root = root
         self.chunk_size = chunk_size
         self.split_min_bytes = SPLIT_MIN_BYTES
-        self.problems = Problems()
 
     def read(self, people: Sequence[Person], cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
         path = self.root / "messages.jsonl"
@@ -944,6 +941,7 @@ class FilesCalendar(Calendar):
     """
 
     parallel_safe = True  # plain files, no connections: may be read in a forked process
+    reads_files = True
 
     def __init__(self, root: Path, outbox: Path | None = None, *,
                  horizon: dt.datetime | None = None,
@@ -956,7 +954,6 @@ class FilesCalendar(Calendar):
         self.horizon_after_latest = horizon_after_latest
         self.chunk_size = chunk_size
         self.clock = clock
-        self.problems = Problems()
         self._busy: _BusyIndex | None = None
         self._holds_cache: tuple[str, dict[str, _HoldRecord]] | None = None
 
@@ -1292,7 +1289,7 @@ def digest_filename(key: str) -> str:
     return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}.eml"
 
 
-class FilesSender:
+class FilesSender(Sender):
     """Writes each digest as an ``.eml`` file; the same key overwrites its file."""
 
     KEY_HEADER = "X-Bridgework-Key"

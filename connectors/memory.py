@@ -15,13 +15,16 @@ from dataclasses import dataclass, field, replace
 from connectors.base import (
     Busy,
     Calendar,
+    Directory,
     Hold,
     HoldState,
     Interaction,
     InteractionKind,
+    Mail,
     OutgoingMessage,
     Person,
     Response,
+    Sender,
     SyncChunk,
 )
 
@@ -56,7 +59,7 @@ def _position(cursors: Mapping[str, str], key: str) -> int:
     return int(json.loads(raw)["pos"]) if raw else 0
 
 
-class MemoryDirectory:
+class MemoryDirectory(Directory):
     def __init__(self, people: Iterable[Person] = ()) -> None:
         self._people = {p.email: p for p in people}
 
@@ -67,7 +70,7 @@ class MemoryDirectory:
         yield from self._people.values()
 
 
-class MemoryMail:
+class MemoryMail(Mail):
     """Messages in arrival order; the cursor is how many have been read."""
 
     def __init__(self, messages: Iterable[Interaction] = ()) -> None:
@@ -164,7 +167,7 @@ class MemoryCalendar(Calendar):
         del self.events[(hold.organizer, hold.id)]
 
 
-class MemorySender:
+class MemorySender(Sender):
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
 

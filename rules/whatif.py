@@ -122,6 +122,6 @@ def simulate(
         calendar = connectors.calendar
         busy = calendar.busy if calendar is not None else None
         plans = pipeline.plan(analysis, org, rules, past, excluded, busy, now)
-        problems = [str(p) for p in getattr(connectors.directory, "problems", [])]
+        problems = list(connectors.directory.problems)
     return Outcome(rules, as_of, now, org, analysis, excluded, past, plans,
                    report.stats.read, problems)

@@ -9,7 +9,7 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from connectors.base import Person
+from connectors.base import Directory, Person
 from connectors.google import auth
 from connectors.google.transport import (
     RATE_REASONS,
@@ -61,7 +61,7 @@ def to_person(user: dict[str, Any], timezone: str = "UTC") -> Person | None:
     )
 
 
-class GoogleDirectory:
+class GoogleDirectory(Directory):
     def __init__(self, client: GoogleClient) -> None:
         self._client = client
         settings = client.settings

@@ -27,7 +27,7 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from connectors.base import Interaction, InteractionKind, Person, SyncChunk
+from connectors.base import Interaction, InteractionKind, Mail, Person, SyncChunk
 from connectors.common.clock import Clock, system_clock
 from connectors.google import auth
 from connectors.google.transport import GMAIL_UNITS, Call, GoogleClient, status_of
@@ -87,7 +87,7 @@ class _Mailbox:
     found: list[Interaction] = field(default_factory=list)
 
 
-class GoogleMail:
+class GoogleMail(Mail):
     def __init__(self, client: GoogleClient, clock: Clock = system_clock) -> None:
         self._client = client
         self._clock = clock

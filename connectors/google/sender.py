@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 
-from connectors.base import OutgoingMessage, as_email
+from connectors.base import OutgoingMessage, Sender, as_email
 from connectors.common.errors import ConfigError
 from connectors.google import auth
 from connectors.google.transport import GMAIL_UNITS, GoogleClient
 
 
-class GmailSender:
+class GmailSender(Sender):
     def __init__(self, client: GoogleClient, default_sender: str | None) -> None:
         self._client = client
         self._default = default_sender

@@ -13,7 +13,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from connectors.base import DEFAULT_WORKING_HOURS, Person
+from connectors.base import DEFAULT_WORKING_HOURS, Directory, Person
 from connectors.common.errors import PermissionMissing
 from connectors.microsoft import parse
 from connectors.microsoft.client import Call, GraphClient
@@ -42,7 +42,7 @@ def _level(user: dict[str, Any], attribute: str | None) -> int | None:
     return int(found.group()) if found else None
 
 
-class MicrosoftDirectory:
+class MicrosoftDirectory(Directory):
     def __init__(self, client: GraphClient, ids: MutableMapping[str, str]) -> None:
         self._client = client
         self._ids = ids

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from urllib.parse import quote
 
-from connectors.base import Person, SyncChunk
+from connectors.base import Mail, Person, SyncChunk
 from connectors.common.clock import Clock
 from connectors.microsoft import parse
 from connectors.microsoft.client import GraphClient
@@ -22,7 +22,7 @@ PERMISSION = "Mail.ReadBasic.All"
 FIELDS = "from,toRecipients,ccRecipients,sentDateTime,internetMessageId"
 
 
-class MicrosoftMail:
+class MicrosoftMail(Mail):
     def __init__(self, client: GraphClient, ids: MutableMapping[str, str], clock: Clock) -> None:
         self._client = client
         self._ids = ids

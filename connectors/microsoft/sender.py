@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from connectors.base import OutgoingMessage
+from connectors.base import OutgoingMessage, Sender
 from connectors.common.errors import ConfigError
 from connectors.microsoft.client import Call, GraphClient
 
 PERMISSION = "Mail.Send"
 
 
-class MicrosoftSender:
+class MicrosoftSender(Sender):
     def __init__(self, client: GraphClient) -> None:
         self._client = client
 
