@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,10 @@ def build(
     *,
     clock: Clock = system_clock,
     sleep: Sleep = time.sleep,
+    rng: random.Random | None = None,
     session: requests.Session | None = None,
 ) -> Connectors:
-    """The Graph-backed connectors; ``clock``, ``sleep`` and ``session`` are for tests."""
+    """The Graph-backed connectors; ``clock``, ``sleep``, ``rng`` and ``session`` are for tests."""
     try:
         from connectors.microsoft.auth import TokenProvider, make_session
         from connectors.microsoft.calendar import MicrosoftCalendar
@@ -37,7 +39,8 @@ def build(
                           f"({exc.name} is missing)") from None
 
     session = session or make_session(settings)
-    client = GraphClient(settings, session, TokenProvider(settings, session), sleep=sleep)
+    client = GraphClient(settings, session, TokenProvider(settings, session), sleep=sleep,
+                         rng=rng)
     ids: dict[str, str] = {}  # e-mail -> Graph user id, shared by all four
     return Connectors(
         directory=MicrosoftDirectory(client, ids),

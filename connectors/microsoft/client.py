@@ -6,13 +6,13 @@ Every call names the mailbox it touches and the permission it needs, so that
 and (b) a 403 turns into :class:`PermissionMissing` naming what to grant.
 
 429 and 503 are retried after ``Retry-After`` when Graph sends one, otherwise
-after an exponential backoff with full jitter; timeouts and dropped
-connections are retried the same way unless the call is not safe to repeat.
+after an exponential backoff with full jitter (:mod:`connectors.retry`);
+timeouts and dropped connections are retried the same way unless the call is
+not safe to repeat.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import threading
@@ -28,6 +28,7 @@ import requests
 from connectors.common.errors import ConnectorError, PermissionMissing
 from connectors.microsoft.auth import TokenProvider
 from connectors.microsoft.settings import MicrosoftSettings
+from connectors.retry import Backoff, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ NOT_DONE_STATUSES = frozenset({429, 503})
 def should_retry(status: int, repeatable: bool) -> bool:
     """A 500/502/504 may come after the work was done: only repeatable calls retry it."""
     return status in (RETRY_STATUSES if repeatable else NOT_DONE_STATUSES)
-MAX_RETRY_AFTER = 600.0
+
+
 Sleep = Callable[[float], None]
 
 
@@ -122,23 +124,6 @@ class MailboxLimiter:
                 sem.release()
 
 
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return None
-    value = str(value).strip()
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER)
-
-
 class GraphClient:
     def __init__(
         self,
@@ -153,8 +138,8 @@ class GraphClient:
         self.tokens = tokens
         self.stats = Stats()
         self.limiter = MailboxLimiter(settings.mailbox_concurrency)
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self.backoff = Backoff(settings.backoff_seconds, settings.max_backoff_seconds, sleep,
+                               rng or random.Random())
         self._root = settings.graph_root
 
     # --- URLs ------------------------------------------------------------------------
@@ -170,14 +155,9 @@ class GraphClient:
         return "/" + url.lstrip("/")
 
     # --- waiting -----------------------------------------------------------------------
-    def _backoff(self, attempt: int) -> float:
-        cap = min(self.settings.max_backoff_seconds, self.settings.backoff_seconds * 2**attempt)
-        return self._rng.uniform(cap / 2, cap)
-
     def _wait(self, seconds: float) -> None:
         self.stats.add(slept_seconds=seconds, retries=1)
-        if seconds > 0:
-            self._sleep(seconds)
+        self.backoff.pause(seconds)
 
     # --- single calls ------------------------------------------------------------------
     def _send(self, method: str, url: str, body: Mapping[str, Any] | None,
@@ -213,7 +193,7 @@ class GraphClient:
                         f"{type(exc).__name__}"
                     ) from None
                 log.info("retrying %s %s after %s", method, _path(url), type(exc).__name__)
-                self._wait(self._backoff(attempt))
+                self._wait(self.backoff.delay(attempt))
                 attempt += 1
                 continue
             if resp.status_code == 401 and not refreshed:
@@ -222,8 +202,7 @@ class GraphClient:
                 continue
             if should_retry(resp.status_code, repeatable) and attempt < self.settings.max_retries:
                 self.stats.add(throttled=int(resp.status_code == 429))
-                delay = retry_after(resp.headers)
-                self._wait(self._backoff(attempt) if delay is None else delay)
+                self._wait(self.backoff.delay(attempt, retry_after(resp.headers)))
                 attempt += 1
                 continue
             return resp
@@ -295,8 +274,7 @@ class GraphClient:
                         and attempt < self.settings.max_retries):
                     retry.append(index)
                     self.stats.add(throttled=int(reply.status == 429))
-                    delay = retry_after(reply.headers)
-                    delays.append(self._backoff(attempt) if delay is None else delay)
+                    delays.append(self.backoff.delay(attempt, retry_after(reply.headers)))
                 else:
                     results[index] = reply
             if retry:
