@@ -190,23 +190,15 @@ def detect_seams(
         return []
     matrix = department_matrix(table, dept_of, n)
     totals = matrix.sum(axis=2)  # per week and department: all its contact (internal once)
-    ignored = set(seams.ignore_departments)
-    ignored_pairs = {frozenset(p) for p in seams.ignore_pairs}
     candidates: list[_PairStats] = []
     for d1 in range(n):
         for d2 in range(d1 + 1, n):
-            names = (departments[d1], departments[d2])
-            if ignored & set(names) or frozenset(names) in ignored_pairs:
+            a, b = departments[d1], departments[d2]
+            if seams.ignores(a, b):
                 continue
-            rule = seams.rule_for(*names)
-            recent_weeks = (rule.recent_weeks if rule and rule.recent_weeks else seams.recent_weeks)
-            baseline_weeks = (rule.baseline_weeks if rule and rule.baseline_weeks
-                              else seams.baseline_weeks)
-            drop = rule.drop if rule and rule.drop is not None else seams.drop
-            min_volume = rule.min_volume if rule and rule.min_volume is not None else seams.min_volume
-            label = f"seams.pairs {names[0]} / {names[1]}" if rule else "seams (defaults)"
-            w = windows_for(table, recent_weeks, baseline_weeks)
-            candidates.append(_pair_stats(matrix, totals, d1, d2, w, drop, min_volume, label))
+            w = windows_for(table, *seams.window_for(a, b))
+            candidates.append(_pair_stats(matrix, totals, d1, d2, w, seams.drop_for(a, b),
+                                          seams.min_volume_for(a, b), seams.label_for(a, b)))
     tested = [c for c in candidates if c.baseline_volume >= c.min_volume and c.baseline_volume > 0]
     if too_thin is not None:
         for c in candidates:

@@ -234,10 +234,7 @@ def last_full_week(as_of: dt.date) -> int:
 
 def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Analysis:
     seams_rules = rules.seams
-    span = seams_rules.recent_weeks + seams_rules.baseline_weeks
-    for rule in seams_rules.pairs:
-        span = max(span, (rule.recent_weeks or seams_rules.recent_weeks)
-                   + (rule.baseline_weeks or seams_rules.baseline_weeks))
+    span = seams_rules.longest_window()
     last = last_full_week(as_of)
     first = last - span + 1
     table = read_table(ledger, first, last)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -187,6 +187,18 @@ Email = Annotated[
 ]
 
 
+class Window(NamedTuple):
+    """The weeks one department pair is judged on: the recent ones and the baseline before."""
+
+    recent_weeks: int
+    baseline_weeks: int
+
+    @property
+    def weeks(self) -> int:
+        """Weeks of ledger the pair reads."""
+        return self.recent_weeks + self.baseline_weeks
+
+
 class SeamRule(Strict):
     """Thresholds for one named department pair, overriding the defaults."""
 
@@ -199,6 +211,13 @@ class SeamRule(Strict):
     min_volume: float | None = Field(
         None, ge=0, description="least baseline contact to judge this pair"
     )
+
+
+_DEFAULTS = "seams (defaults)"
+
+
+def _pair_label(a: str, b: str) -> str:
+    return f"seams.pairs {a} / {b}"
 
 
 class Seams(Strict):
@@ -253,10 +272,60 @@ class Seams(Strict):
         return any(set(pair) == {a, b} for pair in self.ignore_pairs)
 
     def rule_for(self, a: str, b: str) -> SeamRule | None:
+        """The named pair rule for two departments, in either order, if there is one."""
         for rule in self.pairs:
             if set(rule.departments) == {a, b}:
                 return rule
         return None
+
+    def _setting(self, a: str, b: str, name: str) -> tuple[Any, str]:
+        """One setting for a pair, and where it comes from: the pair's rule when it sets it."""
+        rule = self.rule_for(a, b)
+        value = getattr(rule, name) if rule is not None else None
+        if value is None:
+            return getattr(self, name), _DEFAULTS
+        return value, _pair_label(a, b)
+
+    def window_for(self, a: str, b: str) -> Window:
+        """The recent and baseline weeks the pair is judged on."""
+        recent, _ = self._setting(a, b, "recent_weeks")
+        baseline, _ = self._setting(a, b, "baseline_weeks")
+        return Window(recent, baseline)
+
+    def drop_for(self, a: str, b: str) -> float:
+        """The relative fall in share that counts as drift for the pair."""
+        value: float = self._setting(a, b, "drop")[0]
+        return value
+
+    def min_volume_for(self, a: str, b: str) -> float:
+        """The least baseline contact for the pair to be judged at all."""
+        value: float = self._setting(a, b, "min_volume")[0]
+        return value
+
+    def source_of(self, a: str, b: str, name: str) -> str:
+        """Where the pair's ``name`` setting is written: its own rule or the defaults."""
+        return self._setting(a, b, name)[1]
+
+    def label_for(self, a: str, b: str) -> str:
+        """The rule a pair is judged under, as reports name it."""
+        return _pair_label(a, b) if self.rule_for(a, b) else _DEFAULTS
+
+    def longest_window(self) -> int:
+        """The most weeks any pair reads: what the ledger must keep, and what analysis reads."""
+        return self.widest_pair()[0]
+
+    def widest_pair(self) -> tuple[int, SeamRule | None]:
+        """The longest window and the named pair that needs it (None when the defaults do).
+
+        A pair that sets only one of its windows takes the other from the
+        defaults, so its span can exceed both the defaults' and its own.
+        """
+        longest, culprit = Window(self.recent_weeks, self.baseline_weeks).weeks, None
+        for rule in self.pairs:
+            weeks = self.window_for(*rule.departments).weeks
+            if weeks > longest:
+                longest, culprit = weeks, rule
+        return longest, culprit
 
 
 class Signals(Strict):
@@ -515,12 +584,23 @@ class Rules(Strict):
 
     @model_validator(mode="after")
     def _retention_covers_windows(self) -> Rules:
-        longest = self.seams.recent_weeks + self.seams.baseline_weeks
-        for rule in self.seams.pairs:
-            longest = max(longest, (rule.recent_weeks or 0) + (rule.baseline_weeks or 0))
-        if self.privacy.retention_weeks < longest:
-            raise ValueError(
-                f"privacy.retention_weeks ({self.privacy.retention_weeks}) is shorter than the "
-                f"analysed windows ({longest} weeks)"
-            )
-        return self
+        seams = self.seams
+        longest, culprit = seams.widest_pair()
+        kept = self.privacy.retention_weeks
+        if kept >= longest:
+            return self
+        if culprit is None:
+            raise ValueError(f"privacy.retention_weeks ({kept}) is shorter than the analysed "
+                             f"windows ({longest} weeks)")
+        a, b = culprit.departments
+        window = seams.window_for(a, b)
+        settings = " and ".join(
+            f"{name} {getattr(window, name)}"
+            + (" from the defaults" if getattr(culprit, name) is None else "")
+            for name in ("recent_weeks", "baseline_weeks")
+        )
+        # naming the pair by index lets the loader point at it when retention is not in the file
+        raise ValueError(
+            f"privacy.retention_weeks ({kept}) is shorter than the analysed windows ({longest} "
+            f"weeks: seams.pairs[{seams.pairs.index(culprit)}] {a} / {b} has {settings})"
+        )

@@ -10,6 +10,7 @@ input (huge files, alias bombs, duplicate keys) before it can hurt.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,13 +239,30 @@ def dotted_path(loc: Sequence[str | int]) -> str:
     return out
 
 
+#: A full key path written in a message, such as ``seams.pairs[0]`` or ``privacy.retention_weeks``.
+_KEY_PATH = re.compile(r"\b[a-z_]+(?:\[\d+\])*(?:\.[a-z_]+(?:\[\d+\])*)+")
+
+
+def _parts(path: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in re.findall(r"[a-z_]+|\d+", path)]
+
+
 def _refine(loc: list[str | int], message: str, located: Located) -> list[str | int]:
-    """A model-level error often names the key at fault first; point at that key."""
+    """A model-level error often names the key at fault first; point at that key.
+
+    Failing that, point at the first full key path the message names that the
+    file itself has (the key at fault may come from a preset or a default).
+    """
     first = message.split(" ", 1)[0].strip("'\",:;()")
-    if not first or not all(part.isidentifier() for part in first.split(".")):
-        return loc
-    candidate = [*loc, *first.split(".")]
-    return candidate if tuple(candidate) in located.positions else loc
+    if first and all(part.isidentifier() for part in first.split(".")):
+        candidate = [*loc, *first.split(".")]
+        if tuple(candidate) in located.positions:
+            return candidate
+    for match in _KEY_PATH.finditer(message):
+        candidate = [*loc, *_parts(match.group())]
+        if tuple(candidate) in located.positions:
+            return candidate
+    return loc
 
 
 def _readable(error: Any) -> str:
