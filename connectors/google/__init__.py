@@ -14,9 +14,9 @@ from connectors.google.settings import GoogleSettings
 def build(settings: GoogleSettings, *, clock: Clock = system_clock,
           sleep: Callable[[float], None] = time.sleep,
           monotonic: Callable[[], float] = time.monotonic,
-          rand: Callable[[], float] = random.random,
+          rng: random.Random | None = None,
           quota_window: float = 60.0) -> Connectors:
-    """The Google connectors for one configuration (sleep and clocks injectable for tests)."""
+    """The Google connectors for one configuration (sleep, clocks and randomness injectable for tests)."""
     try:
         from connectors.google.auth import ServiceAccountSource, credential_source
         from connectors.google.calendar import GoogleCalendar
@@ -31,7 +31,7 @@ def build(settings: GoogleSettings, *, clock: Clock = system_clock,
                           f"({exc.name} is missing)") from None
 
     def client(source: object) -> GoogleClient:
-        return GoogleClient(settings, source, sleep=sleep, monotonic=monotonic, rand=rand,
+        return GoogleClient(settings, source, sleep=sleep, monotonic=monotonic, rng=rng,
                             quota_window=quota_window)
 
     reader = client(credential_source(settings))

@@ -23,41 +23,11 @@ from google.oauth2 import service_account
 
 from connectors.common.errors import ConfigError, ConnectorError, PermissionMissing
 from connectors.common.fileio import write_private
+from connectors.google.answers import Transient
+from connectors.google.scopes import grant_hint, short
 from connectors.google.settings import GoogleSettings
-from connectors.google.transport import Transient
 
 log = logging.getLogger(__name__)
-
-_BASE = "https://www.googleapis.com/auth/"
-DIRECTORY = _BASE + "admin.directory.user.readonly"
-CALENDAR_READ = _BASE + "calendar.readonly"
-CALENDAR_WRITE = _BASE + "calendar.events"
-GMAIL_METADATA = _BASE + "gmail.metadata"
-GMAIL_SEND = _BASE + "gmail.send"
-
-
-def short(scope: str) -> str:
-    return scope.removeprefix(_BASE)
-
-
-def read_scopes(settings: GoogleSettings) -> tuple[str, ...]:
-    """The scopes a user's reading token carries."""
-    scopes = []
-    if settings.calendar or settings.read_timezones:
-        scopes.append(CALENDAR_READ)
-    if settings.mail:
-        scopes.append(GMAIL_METADATA)
-    return tuple(scopes)
-
-
-def grant_hint(settings: GoogleSettings, scopes: Sequence[str]) -> str:
-    names = ",".join(scopes)
-    if settings.trial:
-        return (f"sign in again so the token covers {names} "
-                f"(delete {settings.token_file} and run `bridgework connect google --check`)")
-    return ("in the Admin console, Security > Access and data control > API controls > "
-            "Domain-wide delegation, give the service account's client ID the scopes: " + names)
-
 
 class CredentialSource(Protocol):
     def for_user(self, user: str, scopes: Sequence[str]) -> Credentials: ...

@@ -40,8 +40,9 @@ from connectors.base import (
 )
 from connectors.common.clock import Clock, system_clock
 from connectors.common.errors import PermissionMissing
-from connectors.google import auth
-from connectors.google.transport import Call, GoogleClient, Transient, classify, status_of
+from connectors.google.answers import Transient, classify, status_of
+from connectors.google.scopes import CALENDAR_READ, CALENDAR_WRITE, read_scopes
+from connectors.google.transport import Call, GoogleClient
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,8 @@ class GoogleCalendar(Calendar):
     def __init__(self, client: GoogleClient, clock: Clock = system_clock) -> None:
         self._client = client
         self._clock = clock
-        self._read = auth.read_scopes(client.settings)
-        self._write = (auth.CALENDAR_WRITE,)
+        self._read = read_scopes(client.settings)
+        self._write = (CALENDAR_WRITE,)
 
     # --- reading ------------------------------------------------------------------
     def _calendar_id(self, user: str) -> str:
@@ -187,7 +188,7 @@ class GoogleCalendar(Calendar):
                     log.info("no calendar for %s; skipped", user)
                     admit()
                     return True
-                outcome = classify(exc, "reading a calendar", auth.CALENDAR_READ, client.settings)
+                outcome = classify(exc, "reading a calendar", CALENDAR_READ, client.settings)
                 if isinstance(outcome, (Transient, PermissionMissing)):
                     return False  # retried, or the whole sync needs the admin
                 # One mailbox refusing (a policy, a broken account) must not stop everyone:
@@ -197,7 +198,7 @@ class GoogleCalendar(Calendar):
                 return True
 
             return Call(user, "calendar", 1, make, done, f"reading {user}'s calendar",
-                        auth.CALENDAR_READ, self._read, failed=failed)
+                        CALENDAR_READ, self._read, failed=failed)
 
         for _ in range(client.settings.batch_size * 2):
             admit()
@@ -223,7 +224,7 @@ class GoogleCalendar(Calendar):
 
             answer = client.execute(make,
                                     user=subject, scopes=self._read, what="reading free/busy",
-                                    scope=auth.CALENDAR_READ, api="calendar")
+                                    scope=CALENDAR_READ, api="calendar")
             for email, info in (answer.get("calendars") or {}).items():
                 if email not in result:
                     continue
@@ -249,7 +250,7 @@ class GoogleCalendar(Calendar):
             lambda: make(events), user=hold.organizer, expect=expect,
             scopes=self._write if write else self._read, api="calendar",
             what=f"{what} hold {hold.id} on {hold.organizer}'s calendar",
-            scope=auth.CALENDAR_WRITE if write else auth.CALENDAR_READ)
+            scope=CALENDAR_WRITE if write else CALENDAR_READ)
 
     def _get(self, hold: Hold) -> dict[str, Any] | None:
         cal = self._calendar_id(hold.organizer)

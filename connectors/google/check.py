@@ -13,7 +13,13 @@ from typing import Any
 
 from connectors.base import HoldMode
 from connectors.common.errors import BridgeworkError
-from connectors.google import auth
+from connectors.google.scopes import (
+    CALENDAR_READ,
+    CALENDAR_WRITE,
+    DIRECTORY,
+    GMAIL_METADATA,
+    GMAIL_SEND,
+)
 from connectors.google.settings import GoogleSettings
 from connectors.google.transport import GoogleClient
 
@@ -28,30 +34,30 @@ class ScopeCheck:
 
 def needed_scopes(settings: GoogleSettings, mode: HoldMode) -> list[tuple[str, str, bool]]:
     """(scope, why, on the sending key?) for everything the configuration will do."""
-    needed = [(auth.DIRECTORY, "read the user directory", False)]
+    needed = [(DIRECTORY, "read the user directory", False)]
     if settings.calendar or settings.read_timezones:
-        needed.append((auth.CALENDAR_READ, "read calendars and free/busy", False))
+        needed.append((CALENDAR_READ, "read calendars and free/busy", False))
     if settings.mail:
-        needed.append((auth.GMAIL_METADATA, "read mail headers (no subjects or bodies)", False))
+        needed.append((GMAIL_METADATA, "read mail headers (no subjects or bodies)", False))
     if mode in (HoldMode.HOLD, HoldMode.INVITE):
-        needed.append((auth.CALENDAR_WRITE, f"place holds (mode {mode.value})", False))
+        needed.append((CALENDAR_WRITE, f"place holds (mode {mode.value})", False))
     if settings.send_credentials_file is not None or settings.trial:
-        needed.append((auth.GMAIL_SEND, "send digests", settings.send_credentials_file is not None))
+        needed.append((GMAIL_SEND, "send digests", settings.send_credentials_file is not None))
     return needed
 
 
 def _probe(client: GoogleClient, scope: str, user: str) -> Callable[[], Any] | None:
     """One harmless read that needs ``scope``; None when a token is proof enough."""
-    if scope == auth.DIRECTORY:
+    if scope == DIRECTORY:
         svc = client.service("directory")
         view = "domain_public" if client.settings.trial else "admin_view"
         return lambda: svc.users().list(customer=client.settings.customer, maxResults=1,
                                         viewType=view, fields="users/primaryEmail")
-    if scope in (auth.CALENDAR_READ, auth.CALENDAR_WRITE):
+    if scope in (CALENDAR_READ, CALENDAR_WRITE):
         svc = client.service("calendar")
         cal = "primary" if client.settings.trial else user
         return lambda: svc.events().list(calendarId=cal, maxResults=1, fields="items/id")
-    if scope == auth.GMAIL_METADATA:
+    if scope == GMAIL_METADATA:
         svc = client.service("gmail")
         return lambda: svc.users().getProfile(userId="me", fields="historyId")
     return None  # gmail.send: a token with the scope is all we can check without sending

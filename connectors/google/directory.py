@@ -10,15 +10,9 @@ from typing import Any
 from googleapiclient.errors import HttpError
 
 from connectors.base import Directory, Person
-from connectors.google import auth
-from connectors.google.transport import (
-    RATE_REASONS,
-    SCOPE_REASONS,
-    Call,
-    GoogleClient,
-    error_reason,
-    status_of,
-)
+from connectors.google.answers import RATE_REASONS, SCOPE_REASONS, error_reason, status_of
+from connectors.google.scopes import CALENDAR_READ, DIRECTORY, read_scopes
+from connectors.google.transport import Call, GoogleClient
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +73,8 @@ class GoogleDirectory(Directory):
                                         pageToken=page, fields=USER_FIELDS)
 
             answer = self._client.execute(
-                make, user=self._subject, scopes=(auth.DIRECTORY,),
-                what="reading the user directory", scope=auth.DIRECTORY)
+                make, user=self._subject, scopes=(DIRECTORY,),
+                what="reading the user directory", scope=DIRECTORY)
             yield from answer.get("users") or []
             page = answer.get("nextPageToken")
             if not page:
@@ -101,7 +95,7 @@ class GoogleDirectory(Directory):
         if client.settings.trial:
             return {}
         calendar_settings = client.service("calendar").settings()
-        scopes = auth.read_scopes(client.settings)
+        scopes = read_scopes(client.settings)
         zones: dict[str, str] = {}
         queue: collections.deque[Call] = collections.deque()
 
@@ -120,7 +114,7 @@ class GoogleDirectory(Directory):
                     zones[email] = str(answer["value"])
 
             queue.append(Call(email, "calendar", 1, make, done, f"reading {email}'s time zone",
-                              auth.CALENDAR_READ, scopes, failed=missing))
+                              CALENDAR_READ, scopes, failed=missing))
         for _ in client.run_batches(queue):
             pass
         return zones

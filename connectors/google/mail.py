@@ -29,8 +29,9 @@ from googleapiclient.errors import HttpError
 
 from connectors.base import Interaction, InteractionKind, Mail, Person, SyncChunk
 from connectors.common.clock import Clock, system_clock
-from connectors.google import auth
-from connectors.google.transport import GMAIL_UNITS, Call, GoogleClient, status_of
+from connectors.google.answers import status_of
+from connectors.google.scopes import GMAIL_METADATA, read_scopes
+from connectors.google.transport import GMAIL_UNITS, Call, GoogleClient
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class GoogleMail(Mail):
     def __init__(self, client: GoogleClient, clock: Clock = system_clock) -> None:
         self._client = client
         self._clock = clock
-        self._scopes = auth.read_scopes(client.settings)
+        self._scopes = read_scopes(client.settings)
 
     def _users(self, people: Sequence[Person]) -> list[str]:
         if self._client.settings.trial:
@@ -145,7 +146,7 @@ class _MailSync:
 
     def _call(self, box: _Mailbox, kind: str, make: Any, done: Any, failed: Any = None) -> Call:
         return Call(box.user, "gmail", GMAIL_UNITS[kind], make, done,
-                    f"reading {box.user}'s mail ({kind})", auth.GMAIL_METADATA, self.scopes,
+                    f"reading {box.user}'s mail ({kind})", GMAIL_METADATA, self.scopes,
                     failed=failed)
 
     # --- first sync ---------------------------------------------------------------

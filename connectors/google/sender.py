@@ -11,7 +11,7 @@ import base64
 
 from connectors.base import OutgoingMessage, Sender, as_email
 from connectors.common.errors import ConfigError
-from connectors.google import auth
+from connectors.google.scopes import GMAIL_SEND
 from connectors.google.transport import GMAIL_UNITS, GoogleClient
 
 
@@ -28,5 +28,5 @@ class GmailSender(Sender):
         svc = self._client.service("gmail")
         self._client.execute(
             lambda: svc.users().messages().send(userId="me", body={"raw": raw}, fields="id"),
-            user=sender, scopes=(auth.GMAIL_SEND,), what=f"sending a digest as {sender}",
-            scope=auth.GMAIL_SEND, api="gmail", units=GMAIL_UNITS["send"], unsafe=True)
+            user=sender, scopes=(GMAIL_SEND,), what=f"sending a digest as {sender}",
+            scope=GMAIL_SEND, api="gmail", units=GMAIL_UNITS["send"], unsafe=True)

@@ -4,7 +4,8 @@ Every call goes through :class:`GoogleClient`, which
 
 - sets a timeout on every HTTP request (``httplib2.Http(timeout=...)``);
 - retries 429, 403 rate-limit and 5xx answers and transport errors with
-  exponential backoff and jitter, honouring ``Retry-After``;
+  exponential backoff and full jitter, honouring ``Retry-After``
+  (:mod:`connectors.retry`);
 - turns a 403 for a missing scope into :class:`PermissionMissing` naming it;
 - keeps each user under a per-minute budget before Google has to say no;
 - packs many users' calls into batch requests of at most ``batch_size``.
@@ -15,13 +16,12 @@ Sleeping and the clock are injected so tests run without waiting.
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import random
 import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httplib2
@@ -29,14 +29,14 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
-from connectors.common.errors import ConnectorError, PermissionMissing
+from connectors.common.errors import ConnectorError
+from connectors.google.answers import Transient, classify, status_of
+from connectors.google.auth import ensure_token
 from connectors.google.settings import GoogleSettings
+from connectors.retry import Backoff
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "backendError"})
-SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"})
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     socket.timeout, TimeoutError, ConnectionError, httplib2.HttpLib2Error, OSError,
 )
@@ -61,90 +61,8 @@ class _Http(httplib2.Http):
         return super().request(uri, method, body, headers, redirections, connection_type)
 
 
-MAX_RETRY_AFTER = 600.0  # seconds: longer waits are capped (a stuck sync is worse)
-
 def new_http(timeout: float) -> httplib2.Http:
     return _Http(timeout=timeout)
-
-
-class Transient(Exception):
-    """A failure worth retrying after a pause (throttling, 5xx, timeouts)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def error_reason(exc: HttpError) -> str:
-    """Google's machine-readable reason for an error answer, or ''."""
-    try:
-        body = json.loads(exc.content.decode("utf-8", "replace"))
-    except (ValueError, AttributeError):
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return str(error or "")
-    for detail in error.get("details") or []:
-        if isinstance(detail, dict) and detail.get("reason"):
-            return str(detail["reason"])
-    for item in error.get("errors") or []:
-        if isinstance(item, dict) and item.get("reason"):
-            return str(item["reason"])
-    return str(error.get("status", ""))
-
-
-def status_of(exc: HttpError) -> int:
-    return int(exc.resp.status)
-
-
-def retry_after(exc: HttpError) -> float | None:
-    value = exc.resp.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
-
-
-def classify(exc: HttpError, what: str, scope: str, settings: GoogleSettings) -> Exception:
-    """The exception to act on for an error answer: Transient, PermissionMissing, ConnectorError."""
-    status, reason = status_of(exc), error_reason(exc)
-    if status in RETRY_STATUS or (status == 403 and reason in RATE_REASONS):
-        return Transient(f"{what}: HTTP {status} {reason}".strip(), retry_after(exc))
-    if status == 403 and (reason in SCOPE_REASONS or b"insufficient authentication scopes"
-                          in (exc.content or b"").lower()):
-        from connectors.google.auth import grant_hint, short
-
-        return PermissionMissing(
-            f"Google refused {what}: the credentials lack the scope {short(scope)}; "
-            + grant_hint(settings, [scope])
-        )
-    text = exc.content.decode("utf-8", "replace")[:300] if exc.content else ""
-    return ConnectorError(f"Google refused {what}: HTTP {status} {reason} {text}".rstrip())
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter; Retry-After wins when Google sends it."""
-
-    base: float
-    cap: float
-    sleep: Callable[[float], None] = time.sleep
-    rand: Callable[[], float] = random.random
-    slept: list[float] = field(default_factory=list)
-
-    def delay(self, attempt: int, hint: float | None) -> float:
-        if hint is not None:
-            return min(hint, max(self.cap, MAX_RETRY_AFTER))  # a Retry-After of hours is not obeyed
-        ceiling = min(self.cap, self.base * (2**attempt))
-        return ceiling * (0.5 + self.rand() / 2)
-
-    def wait(self, attempt: int, hint: float | None) -> None:
-        seconds = self.delay(attempt, hint)
-        self.slept.append(seconds)
-        if seconds > 0:
-            self.sleep(seconds)
 
 
 class UserQuota:
@@ -213,12 +131,13 @@ class GoogleClient:
     def __init__(self, settings: GoogleSettings, source: Any, *,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic,
-                 rand: Callable[[], float] = random.random,
+                 rng: random.Random | None = None,
                  quota_window: float = 60.0) -> None:
         self.settings = settings
         self.source = source
         self.monotonic = monotonic
-        self.backoff = Backoff(settings.backoff_seconds, settings.backoff_max_seconds, sleep, rand)
+        self.backoff = Backoff(settings.backoff_seconds, settings.backoff_max_seconds, sleep,
+                               rng or random.Random())
         self.quota = UserQuota({"calendar": settings.quota.calendar_per_minute,
                                 "gmail": settings.quota.gmail_units_per_minute}, monotonic,
                                quota_window)
@@ -250,8 +169,6 @@ class GoogleClient:
         return self._authed[key]
 
     def _token(self, user: str, scopes: Sequence[str]) -> Any:
-        from connectors.google.auth import ensure_token
-
         authed = self.http_for(user, scopes)
         ensure_token(authed.credentials, self._http, self.settings, user, scopes)
         return authed
@@ -402,8 +319,7 @@ class GoogleClient:
             if call.attempts >= self.settings.max_retries:
                 raise ConnectorError(
                     f"Google kept failing {call.what} after {call.attempts + 1} tries: {outcome}")
-            delay = self.backoff.delay(call.attempts, outcome.retry_after)
-            self.backoff.slept.append(delay)
+            delay = self.backoff.defer(call.attempts, outcome.retry_after)
             call.attempts += 1
             call.not_before = self.monotonic() + delay
             calls.append(call)
