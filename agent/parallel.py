@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.ledger import AddStats, Batcher, LedgerFiles, _Batch
+from agent.ledger import AddStats, Batch, Batcher, LedgerFiles
 from connectors.base import Interaction, Person
 from connectors.common.errors import ConnectorError
 
@@ -33,7 +33,7 @@ PART_PAIRS = 500_000  # contributions per part sent to the parent (about 8 MB)
 @dataclass
 class _Part:
     source: str
-    batch: _Batch
+    batch: Batch
     pending_changes: dict[str, list[Any] | None]
     cursors: dict[str, str]
     stats: AddStats

@@ -1,0 +1,301 @@
+"""The ledger on disk: one set of ``.npz`` files per week, beside a list of pseudonyms.
+
+Each week is a base file plus the segments later commits added, as integer
+arrays (pair of people, weight, digests of the interactions counted) —
+compact, fast to load for analysis, and written atomically. The integer ids
+index ``people.json``, a list of pseudonyms; future meetings wait in
+``pending.json``. TinyDB holds everything else, but could not hold millions
+of pair-weeks within the time budget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.arrays import contained_in, first_occurrences, union_sorted, unique_sorted
+from agent.ledger.counting import AddStats, Batch, Batcher, PendingEntry
+from agent.pseudonym import Pseudonymiser
+from connectors.base import Interaction
+from connectors.common.errors import ConfigError
+from connectors.common.fileio import write_private
+from rules.model import Signals
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 3  # 2: pending meetings as attendee ids; 3: weeks as a base plus segments
+MAX_SEGMENTS = 8  # a week with this many segments is compacted into its base
+
+
+@dataclass
+class WeekContacts:
+    """One week of pair weights; ``a < b`` index the ledger's people list."""
+
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+    seen: np.ndarray  # sorted digests of the interactions counted in this week
+
+    @staticmethod
+    def empty() -> WeekContacts:
+        return WeekContacts(
+            np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32),
+            np.empty(0, np.int64),
+        )
+
+
+class LedgerFiles:
+    """The ledger on disk: ``people.json``, ``pending.json`` and ``week-NNNN.npz`` files."""
+
+    def __init__(self, directory: Path, pseudonymiser: Pseudonymiser, signals: Signals) -> None:
+        self.directory = directory
+        self.signals = signals
+        self._pseudo = pseudonymiser
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._check_meta()
+        self.people: list[str] = self._load_json("people.json", [])
+        self._index = {p: i for i, p in enumerate(self.people)}
+        # future meetings: digest -> [start timestamp, weight per pair, [attendee ids]]
+        self._pending: dict[str, PendingEntry] = self._load_json("pending.json", {})
+        self._pending_dirty = False
+        self._people_saved = len(self.people)
+        self._email_ids: dict[str, int] = {}
+        self._seen_cache: dict[int, np.ndarray] = {}
+        self._batcher = Batcher({}, pseudonymiser.interaction, signals, self._pending)
+
+    # --- files -------------------------------------------------------------------
+    def _load_json(self, name: str, default: Any) -> Any:
+        path = self.directory / name
+        if not path.exists():
+            return default
+        return json.loads(path.read_text())
+
+    def _check_meta(self) -> None:
+        path = self.directory / "meta.json"
+        meta = {"schema": SCHEMA, "key": self._pseudo.fingerprint()}
+        if path.exists():
+            stored = json.loads(path.read_text())
+            if stored.get("key") != meta["key"]:
+                raise ConfigError(
+                    f"the ledger in {self.directory} was written with a different secret key; "
+                    "restore the old key or move the ledger away to start afresh"
+                )
+            if stored.get("schema") != SCHEMA:
+                raise ConfigError(f"the ledger in {self.directory} has schema "
+                                  f"{stored.get('schema')}, this version reads {SCHEMA}")
+        else:
+            write_private(path, json.dumps(meta).encode())
+
+    # A week is a base file plus the segments later commits added, so a commit
+    # writes only what is new instead of rewriting every week it touches. The
+    # base records the last segment it took in (``upto``); older segments are
+    # ignored (a crash during compaction leaves nothing counted twice).
+    def _base_path(self, week: int) -> Path:
+        return self.directory / f"week-{week:05d}.npz"
+
+    def _segment_path(self, week: int, seq: int) -> Path:
+        return self.directory / f"week-{week:05d}-{seq:05d}.npz"
+
+    def weeks(self) -> list[int]:
+        return sorted({int(p.stem.split("-")[1]) for p in self.directory.glob("week-*.npz")})
+
+    def _parts(self, week: int) -> tuple[int, list[tuple[int, Path]]]:
+        """The base's ``upto`` and the segments that come after it, in order."""
+        upto = 0
+        base = self._base_path(week)
+        if base.exists():
+            with np.load(base) as data:
+                upto = int(data["upto"]) if "upto" in data else 0
+        segments = sorted((int(p.stem.split("-")[2]), p)
+                          for p in self.directory.glob(f"week-{week:05d}-*.npz"))
+        return upto, [(seq, p) for seq, p in segments if seq > upto]
+
+    def load_week(self, week: int) -> WeekContacts:
+        """The week as one row per pair (base and segments merged)."""
+        _, segments = self._parts(week)
+        base = self._base_path(week)
+        paths = ([base] if base.exists() else []) + [path for _, path in segments]
+        pieces = [_read_npz(path) for path in paths]
+        if not pieces:
+            return WeekContacts.empty()
+        if len(pieces) == 1:
+            return pieces[0]
+        merged = pieces[0]
+        for piece in pieces[1:]:
+            merged = _merged(merged, piece.a, piece.b, piece.weight, piece.seen)
+        return merged
+
+    def _seen(self, week: int) -> np.ndarray:
+        """Digests counted in a week, kept in memory while this ledger is open."""
+        found = self._seen_cache.get(week)
+        if found is None:
+            found = self.load_week(week).seen
+            self._seen_cache[week] = found
+        return found
+
+    def _add_segment(self, week: int, contacts: WeekContacts) -> None:
+        upto, segments = self._parts(week)
+        seq = max([upto, *(s for s, _ in segments)]) + 1
+        _write_npz(self._segment_path(week, seq), contacts)
+        self._seen_cache[week] = union_sorted(self._seen(week), contacts.seen)
+        if len(segments) + 1 >= MAX_SEGMENTS:
+            self._compact(week, seq)
+
+    def _compact(self, week: int, upto: int) -> None:
+        merged = self.load_week(week)
+        _write_npz(self._base_path(week), merged, upto=upto)
+        for path in self.directory.glob(f"week-{week:05d}-*.npz"):
+            if int(path.stem.split("-")[2]) <= upto:
+                path.unlink()
+
+    # --- adding ------------------------------------------------------------------
+    def person_id(self, email: str) -> int:
+        pseudonym = self._pseudo.person(email)
+        index = self._index.get(pseudonym)
+        if index is None:
+            index = len(self.people)
+            self.people.append(pseudonym)
+            self._index[pseudonym] = index
+        return index
+
+    def id_of(self, email: str) -> int | None:
+        """The ledger id of a person, if they have any contact recorded."""
+        return self._index.get(self._pseudo.person(email))
+
+    def add(
+        self, interactions: Iterable[Interaction], members: Mapping[str, object], now: dt.datetime
+    ) -> AddStats:
+        """Buffer interactions between ``members`` (e-mail keyed); ``commit`` makes them durable."""
+        self._batcher.ids_of = self.member_ids(members)
+        self._batcher.signals = self.signals
+        return self._batcher.add(interactions, now)
+
+    @property
+    def pseudonymiser(self) -> Pseudonymiser:
+        return self._pseudo
+
+    def worker_batcher(self, members: Mapping[str, object]) -> Batcher:
+        """A Batcher for a sync worker: the same ids and key, its own copy of pending."""
+        return Batcher(self.member_ids(members), self._pseudo.interaction, self.signals,
+                       dict(self._pending))
+
+    def absorb(self, batch: Batch, pending_changes: Mapping[str, PendingEntry | None]) -> None:
+        """Take in what a sync worker gathered with this ledger's ids and key."""
+        self._batcher.batch.extend(batch)
+        for key, entry in pending_changes.items():
+            if entry is None:
+                self._pending.pop(key, None)
+            else:
+                self._pending[key] = entry
+        self._pending_dirty = self._pending_dirty or bool(pending_changes)
+
+    def member_ids(self, members: Mapping[str, object]) -> dict[str, int]:
+        """Ledger ids of the organisation's people, pseudonymised once per cycle."""
+        if self._email_ids.keys() != members.keys():
+            self._email_ids = {email: self.person_id(email) for email in members}
+        return self._email_ids
+
+    def buffered(self) -> int:
+        """Contributions (person pairs) waiting for ``commit``: what its memory grows with."""
+        return len(self._batcher.batch.a)
+
+    def commit(self, now: dt.datetime) -> int:
+        """Fold the buffer into the week files; returns how many interactions were new."""
+        self._pending_dirty = self._pending_dirty or bool(self._batcher.pending_changes)
+        self._batcher.pending_changes = {}
+        if self._batcher.release_due(now):
+            self._pending_dirty = True
+        batch = self._batcher.take()
+        # People first: week files refer to them by position.
+        if len(self.people) != self._people_saved or not (self.directory / "people.json").exists():
+            write_private(self.directory / "people.json", json.dumps(self.people).encode())
+            self._people_saved = len(self.people)
+        new_total = 0
+        if len(batch):
+            new_total = self._fold(batch)
+        if self._pending_dirty or not (self.directory / "pending.json").exists():
+            write_private(self.directory / "pending.json", json.dumps(self._pending).encode())
+            self._pending_dirty = False
+        return new_total
+
+    def _fold(self, batch: Batch) -> int:
+        digests = np.frombuffer(batch.digest, np.int64)
+        weeks = np.frombuffer(batch.week, np.int32)
+        rows = np.frombuffer(batch.row, np.int32)
+        pair_a = np.frombuffer(batch.a, np.int32)
+        pair_b = np.frombuffer(batch.b, np.int32)
+        weights = np.frombuffer(batch.weight, np.float32)
+        # Sort rows and pairs by week once, then walk the weeks in slices.
+        row_order = np.argsort(weeks, kind="stable")
+        sorted_weeks = weeks[row_order]
+        pair_week = weeks[rows]
+        pair_order = np.argsort(pair_week, kind="stable")
+        sorted_pair_weeks = pair_week[pair_order]
+        keep = np.zeros(digests.size, bool)
+        new_total = 0
+        empty = WeekContacts.empty()
+        for week in unique_sorted(sorted_weeks):
+            lo, hi = np.searchsorted(sorted_weeks, [week, week + 1])
+            week_rows = row_order[lo:hi]
+            fresh = week_rows[first_occurrences(digests[week_rows])]
+            fresh = fresh[~contained_in(digests[fresh], self._seen(int(week)))]
+            if fresh.size == 0:
+                continue
+            keep[fresh] = True
+            plo, phi = np.searchsorted(sorted_pair_weeks, [week, week + 1])
+            pairs = pair_order[plo:phi]
+            pairs = pairs[keep[rows[pairs]]]
+            self._add_segment(int(week), _merged(empty, pair_a[pairs], pair_b[pairs],
+                                                 weights[pairs], digests[fresh]))
+            new_total += int(fresh.size)
+        return new_total
+
+    def prune(self, keep_from_week: int) -> int:
+        """Forget weeks older than the retention period."""
+        dropped = 0
+        for week in self.weeks():
+            if week < keep_from_week:
+                for path in self.directory.glob(f"week-{week:05d}*.npz"):
+                    path.unlink()
+                self._seen_cache.pop(week, None)
+                dropped += 1
+        return dropped
+
+
+def _read_npz(path: Path) -> WeekContacts:
+    with np.load(path) as data:
+        return WeekContacts(data["a"], data["b"], data["weight"], data["seen"])
+
+
+def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> None:
+    buffer = io.BytesIO()
+    arrays: dict[str, np.ndarray] = {"a": contacts.a, "b": contacts.b, "weight": contacts.weight,
+                                     "seen": contacts.seen}
+    if upto is not None:
+        arrays["upto"] = np.array(upto)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    write_private(path, buffer.getvalue())
+
+
+def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
+            digests: np.ndarray) -> WeekContacts:
+    """Existing week plus new contributions, one row per pair."""
+    a = np.concatenate([existing.a, a])
+    b = np.concatenate([existing.b, b])
+    w = np.concatenate([existing.weight, w])
+    key = a.astype(np.int64) << 32 | b.astype(np.int64)
+    unique_keys, inverse = np.unique(key, return_inverse=True)
+    return WeekContacts(
+        (unique_keys >> 32).astype(np.int32),
+        (unique_keys & 0xFFFFFFFF).astype(np.int32),
+        np.bincount(inverse, weights=w).astype(np.float32),
+        union_sorted(existing.seen, digests),
+    )
