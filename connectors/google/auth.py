@@ -112,6 +112,27 @@ def credential_source(settings: GoogleSettings) -> CredentialSource:
     return TrialSource(settings.token_file, settings.token_uri)
 
 
+def sign_in_needed(settings: GoogleSettings) -> bool:
+    """The one-person trial has no token yet: the browser sign-in must run first."""
+    return settings.trial and settings.token_file is not None and not settings.token_file.exists()
+
+
+def sign_in(settings: GoogleSettings, scopes: Sequence[str]) -> Path:
+    """The one-person trial: run the browser sign-in once and keep the token (0600).
+
+    :returns: the token file.
+    :raises ConfigError: the settings name no client secret or token file.
+    """
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    if settings.client_secret_file is None or settings.token_file is None:
+        raise ConfigError("the trial needs client_secret_file and token_file")
+    flow = InstalledAppFlow.from_client_secrets_file(str(settings.client_secret_file), list(scopes))
+    creds = flow.run_local_server(host="127.0.0.1", port=0, open_browser=True)
+    write_private(settings.token_file, creds.to_json().encode())
+    return settings.token_file
+
+
 def ensure_token(creds: Credentials, http: httplib2.Http, settings: GoogleSettings,
                  user: str, scopes: Sequence[str]) -> None:
     """Fetch a token if the cached one is missing or about to expire.

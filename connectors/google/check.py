@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.base import HoldMode
 from connectors.common.errors import BridgeworkError
+from connectors.google.auth import ServiceAccountSource, credential_source
 from connectors.google.scopes import (
     CALENDAR_READ,
     CALENDAR_WRITE,
@@ -30,6 +31,18 @@ class ScopeCheck:
     why: str
     ok: bool
     problem: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """Every scope the configuration needs, tried; and the client ID an admin grants them to."""
+
+    scopes: list[ScopeCheck]
+    client_id: str
+
+    @property
+    def missing(self) -> list[str]:
+        return [result.scope for result in self.scopes if not result.ok]
 
 
 def needed_scopes(settings: GoogleSettings, mode: HoldMode) -> list[tuple[str, str, bool]]:
@@ -84,3 +97,16 @@ def check(settings: GoogleSettings, mode: HoldMode, reader: GoogleClient,
             continue
         results.append(ScopeCheck(scope, why, True))
     return results
+
+
+def check_connection(settings: GoogleSettings, mode: HoldMode) -> ConnectionCheck:
+    """Try each scope ``mode`` needs with the configured reading and sending credentials.
+
+    :raises ConfigError: a key or token file is missing or unreadable.
+    """
+    reader = GoogleClient(settings, credential_source(settings))
+    sender = None
+    if settings.send_credentials_file is not None:
+        sender = GoogleClient(settings, ServiceAccountSource(settings.send_credentials_file,
+                                                             settings.token_uri))
+    return ConnectionCheck(check(settings, mode, reader, sender), reader.source.client_id())

@@ -63,3 +63,10 @@ def surplus(roles: Iterable[str], needs: Iterable[Need]) -> list[str]:
     if "Mail.Send" in roles and "Mail.Send" not in wanted:
         out.append("Mail.Send (digests are off)")
     return out
+
+
+def grant_hint(missing: Iterable[str], mode: HoldMode) -> str:
+    """What the admin does in Entra ID so the app carries ``missing``."""
+    return (f"the app registration lacks {', '.join(missing)} (mode {mode.value}); add them "
+            "as application permissions in Entra ID > App registrations > API permissions and "
+            "grant admin consent")
