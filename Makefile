@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck imports unit bench clean
+.PHONY: demo test lint typecheck imports unit bench clean deploy-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ typecheck: $(TEST_STAMP)
 imports: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
-unit: $(TEST_STAMP)
+# tests/deploy runs `systemd-analyze verify` and `security` on the unit (Debian's systemd)
+deploy-tools:
+	@command -v systemd-analyze >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd)
+
+unit: $(TEST_STAMP) deploy-tools
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
