@@ -188,7 +188,9 @@ def _import_everything() -> None:
 
     import agent.drift
     import agent.local  # noqa: F401
-    import connectors.files  # noqa: F401
+    import connectors.files.calendar
+    import connectors.files.mail
+    import connectors.files.people  # noqa: F401
 
 
 def one_more_week(data: str, state: str, as_of: str) -> dict[str, Any]:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from connectors.base import Connectors
+from connectors.files.settings import FilesSettings
 from connectors.google.settings import GoogleSettings
 from connectors.microsoft.settings import MicrosoftSettings
-
-
-class FilesSettings(BaseModel):
-    """A data directory (see README): people.csv, messages.jsonl, events.jsonl, ics, mbox."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["files"]
-    path: Path = Field(description="the data directory")
-    outbox: Path | None = Field(None, description="where holds.ics and digests go; default DIR/outbox")
-
 
 SourceSettings = Annotated[
     FilesSettings | GoogleSettings | MicrosoftSettings, Field(discriminator="type")

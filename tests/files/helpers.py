@@ -13,7 +13,7 @@ from typing import Any
 import icalendar
 
 from connectors.base import Interaction, OutgoingMessage, Person
-from connectors.files import FilesSender
+from connectors.files.outbox import FilesSender
 
 PEOPLE_COLUMNS = ["email", "name", "department", "title", "level", "manager", "timezone"]
 

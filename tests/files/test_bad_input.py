@@ -10,7 +10,9 @@ import pytest
 
 from connectors.base import Interaction, InteractionKind
 from connectors.common.errors import ConnectorError
-from connectors.files import FilesCalendar, FilesDirectory, FilesMail, parse_working_hours
+from connectors.files.calendar import FilesCalendar
+from connectors.files.mail import FilesMail
+from connectors.files.people import FilesDirectory, parse_working_hours
 
 GOOD_MSG = '{"id": "m1", "date": "2026-03-02T09:00:00+00:00", "from": "a@x.org", "to": ["b@x.org"]}'
 

@@ -6,7 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from connectors.demo import generate
-from connectors.files import FilesCalendar, FilesDirectory
+from connectors.files.calendar import FilesCalendar
+from connectors.files.people import FilesDirectory
 
 
 def test_narrow_then_wide_questions_give_the_same_answers(tmp_path: Path) -> None:

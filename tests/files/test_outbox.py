@@ -16,7 +16,8 @@ import pytest
 from connectors.base import Hold, OutgoingMessage, Response, hold_id_for
 from connectors.common.clock import fixed_clock
 from connectors.common.errors import NotOurEvent
-from connectors.files import FilesCalendar, FilesSender, digest_filename
+from connectors.files.calendar import FilesCalendar
+from connectors.files.outbox import FilesSender, digest_filename
 from tests.files.helpers import edit_holds
 
 UTC = dt.UTC

@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import Interaction, SyncChunk
-from connectors.files import FilesCalendar, FilesMail, _simple_weekly
+from connectors.files.calendar import FilesCalendar
+from connectors.files.mail import FilesMail
+from connectors.files.recurrence import simple_weekly
 
 UTC = dt.UTC
 
@@ -239,7 +241,7 @@ def test_fast_weekly_rule_matches_dateutil(zone: str, day: int, minute: int, int
         until = (start + dt.timedelta(weeks=n)).astimezone(UTC)
         rule += f";UNTIL={until:%Y%m%dT%H%M%SZ}"
     exdates = [start + dt.timedelta(weeks=k * interval) for k in skip]
-    fast = _simple_weekly(rule, start, exdates)
+    fast = simple_weekly(rule, start, exdates)
     assert fast is not None
     slow = du_rrule.rrulestr(f"RRULE:{rule}", dtstart=start, forceset=True)
     assert isinstance(slow, du_rrule.rruleset)
