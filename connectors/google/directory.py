@@ -13,16 +13,13 @@ from connectors.base import Directory, Person
 from connectors.google.answers import RATE_REASONS, SCOPE_REASONS, error_reason, status_of
 from connectors.google.scopes import CALENDAR_READ, DIRECTORY, read_scopes
 from connectors.google.transport import Call, GoogleClient
+from connectors.people_fields import address, department_or_placeholder
 
 log = logging.getLogger(__name__)
 
 PAGE = 500
 USER_FIELDS = ("users(primaryEmail,name/fullName,suspended,archived,organizations,relations),"
                "nextPageToken")
-
-
-#: The department of people whose directory entry names none (as for Microsoft 365).
-NO_DEPARTMENT = "(no department)"
 
 def _primary_org(user: dict[str, Any]) -> dict[str, Any]:
     orgs = [o for o in user.get("organizations") or [] if isinstance(o, dict)]
@@ -35,19 +32,20 @@ def _primary_org(user: dict[str, Any]) -> dict[str, Any]:
 def _manager(user: dict[str, Any]) -> str | None:
     for rel in user.get("relations") or []:
         if isinstance(rel, dict) and rel.get("type") == "manager" and rel.get("value"):
-            return str(rel["value"]).strip().lower()
+            return address(rel["value"])
     return None
 
 
 def to_person(user: dict[str, Any], timezone: str = "UTC") -> Person | None:
     """A directory entry as a Person; None for suspended, archived or unnamed users."""
-    if user.get("suspended") or user.get("archived") or not user.get("primaryEmail"):
+    email = address(user.get("primaryEmail"))
+    if user.get("suspended") or user.get("archived") or email is None:
         return None
     org = _primary_org(user)
     name = user.get("name") or {}
     return Person(
-        email=str(user["primaryEmail"]).strip().lower(),
-        department=str(org.get("department") or NO_DEPARTMENT),
+        email=email,
+        department=department_or_placeholder(org.get("department")),
         name=str(name.get("fullName") or ""),
         title=str(org.get("title") or ""),
         manager=_manager(user),

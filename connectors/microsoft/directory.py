@@ -17,19 +17,18 @@ from connectors.base import DEFAULT_WORKING_HOURS, Directory, Person
 from connectors.common.errors import PermissionMissing
 from connectors.microsoft import parse
 from connectors.microsoft.client import Call, GraphClient
+from connectors.people_fields import address, department_or_placeholder
 
 log = logging.getLogger(__name__)
 
 USERS = "User.Read.All"
 MAILBOX_SETTINGS = "MailboxSettings.Read"
-NO_DEPARTMENT = "(no department)"
 _FIELDS = ("id", "mail", "userPrincipalName", "displayName", "department", "jobTitle",
            "accountEnabled")
 
 
 def _email(user: dict[str, Any]) -> str | None:
-    value = user.get("mail") or user.get("userPrincipalName")
-    return str(value).strip().lower() if value else None
+    return address(user.get("mail") or user.get("userPrincipalName"))
 
 
 def _level(user: dict[str, Any], attribute: str | None) -> int | None:
@@ -70,7 +69,7 @@ class MicrosoftDirectory(Directory):
             manager = user.get("manager")
             found.append(Person(
                 email=email,
-                department=str(user.get("department") or "").strip() or NO_DEPARTMENT,
+                department=department_or_placeholder(user.get("department")),
                 name=str(user.get("displayName") or ""),
                 title=str(user.get("jobTitle") or ""),
                 level=_level(user, settings.level_attribute),

@@ -240,7 +240,8 @@ def test_digest_is_resent_after_throttling(gworld: GoogleWorld) -> None:
 
 
 def test_people_without_a_department_get_a_named_placeholder() -> None:
-    from connectors.google.directory import NO_DEPARTMENT, to_person
+    from connectors.google.directory import to_person
+    from connectors.people_fields import NO_DEPARTMENT
 
     person = to_person({"primaryEmail": "Ann@Example.org", "organizations": [{"primary": True}]})
     assert person is not None and person.department == NO_DEPARTMENT

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from connectors.base import InteractionKind
+from connectors.people_fields import NO_DEPARTMENT
 from tests.fakes.google.world import GoogleWorld
 from tests.google.helpers import at, drain, people, seed_people
 
@@ -136,3 +137,13 @@ def test_busy_chunks_of_fifty(gworld: GoogleWorld) -> None:
     busy = cal.busy([p.email for p in folks], now, now + dt.timedelta(days=3))
     assert len(busy[folks[77].email]) == 1 and not busy[folks[1].email]
     assert sum(1 for line in gworld.fake.log if "freeBusy" in line) == 3
+
+
+def test_directory_departments_are_trimmed_and_blanks_named(gworld: GoogleWorld) -> None:
+    gworld.fake.add_user("a@example.org", "A Person", "Sales", manager=" Boss@Example.org ")
+    gworld.fake.add_user("b@example.org", "B Person", "  Sales ")
+    gworld.fake.add_user("c@example.org", "C Person", "   ")
+    found = {p.email: p for p in gworld.connectors().directory.people()}
+    assert found["a@example.org"].department == found["b@example.org"].department == "Sales"
+    assert found["c@example.org"].department == NO_DEPARTMENT
+    assert found["a@example.org"].manager == "boss@example.org"

@@ -14,6 +14,7 @@ from connectors.base import DEFAULT_WORKING_HOURS
 from connectors.common.errors import ConfigError, ConnectorError
 from connectors.microsoft import build
 from connectors.microsoft.settings import MicrosoftSettings
+from connectors.people_fields import NO_DEPARTMENT
 from tests.fakes.graph import FakeGraph
 from tests.microsoft.conftest import Build
 
@@ -124,3 +125,12 @@ def test_sovereign_cloud_scope() -> None:
         "authority_host": "https://login.microsoftonline.us", "graph_url": "https://graph.microsoft.us/v1.0"})
     assert settings.scope == "https://graph.microsoft.us/.default"
     assert settings.authority == "https://login.microsoftonline.us/t"
+
+
+def test_departments_are_read_as_google_reads_them(fake: FakeGraph, connect: Build) -> None:
+    fake.tenant.add_user("A@Example.org", "A", "Sales")
+    fake.tenant.add_user("b@example.org", "B", " Sales  ")
+    fake.tenant.add_user("c@example.org", "C", "  ")
+    found = {p.email: p for p in connect().directory.people()}
+    assert found["a@example.org"].department == found["b@example.org"].department == "Sales"
+    assert found["c@example.org"].department == NO_DEPARTMENT
