@@ -16,7 +16,6 @@ from pathlib import Path
 
 from agent import pipeline
 from agent.config import Config, secret_key
-from agent.digest import DigestInput, compose
 from agent.ledger import LedgerFiles, week_of
 from agent.pseudonym import Pseudonymiser
 from agent.store import OptOutInbox, Store, TinyStore
@@ -202,26 +201,10 @@ class Engine:
         sender = self.connectors.sender
         if sender is None or not self.digests_enabled:
             return 0
-        records = []
-        recent = (now - dt.timedelta(days=7)).isoformat()
-        for record in self.store.suggestions():
-            if (record.start or record.created) < recent:
-                continue  # digests speak of this week and what is coming
-            emails = tuple(org.by_pseudonym.get(p, "") for p in record.people)
-            if all(emails):
-                records.append((record, emails))
-        data = DigestInput(now.date(), org.people, analysis.seams, analysis.trends, analysis.lapsed,
-                           records, excluded, rules, tuple(self.rules_source.errors),
-                           self.sender_address, self.opt_out_address)
-        sent = 0
-        for message in compose(data):
-            key = self.pseudonymiser.person(message.key)  # the key names a person: keep it keyed
-            if self.store.digest_sent(key):
-                continue
-            sender.send(message)
-            self.store.mark_digest_sent(key, now)
-            sent += 1
-        return sent
+        return pipeline.send_digests(sender, self.store, org, rules, analysis, excluded, now,
+                                     self.pseudonymiser, rules_errors=self.rules_source.errors,
+                                     sender_address=self.sender_address,
+                                     opt_out_address=self.opt_out_address)
 
 
 def open_engine(config: Config, clock: Clock = system_clock) -> Engine:

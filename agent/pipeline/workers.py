@@ -17,15 +17,14 @@ import os
 import queue as queue_module
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent.ledger import AddStats, Batch, Batcher, LedgerFiles
-from connectors.base import Interaction, Person
+from agent.pipeline.intake import KeyedCursors, SyncReport, opt_out_senders, record_opt_outs
+from agent.pipeline.org import Org, Progress
+from agent.store import Store, drop_inherited_locks
+from connectors.base import Interaction, Person, Reader
 from connectors.common.errors import ConnectorError
-
-if TYPE_CHECKING:
-    from agent.pipeline import Org, Progress, SyncReport
-    from agent.store import Store
 
 PART_PAIRS = 500_000  # contributions per part sent to the parent (about 8 MB)
 
@@ -49,12 +48,9 @@ class _Failure:
     error: BaseException
 
 
-def _worker(name: str, source: Any, people: Sequence[Person], cursors: Mapping[str, str],
+def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mapping[str, str],
             batcher: Batcher, now: dt.datetime, opt_out_address: str | None,
             out: Any) -> None:
-    from agent.pipeline import opt_out_senders
-    from agent.store import drop_inherited_locks
-
     drop_inherited_locks()
     parent = os.getppid()
 
@@ -75,8 +71,7 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: Mapping[s
         return made
 
     try:
-        problems = getattr(source, "problems", None)
-        known_problems = len(problems) if isinstance(problems, list) else 0
+        known_problems = len(source.problems)
         waiting: dict[str, str] = {}
         resyncs: list[str] = []
         senders: list[str] = []
@@ -94,30 +89,28 @@ def _worker(name: str, source: Any, people: Sequence[Person], cursors: Mapping[s
                 send(part())
                 waiting, resyncs, senders, stats = {}, [], [], AddStats()
         last = part(done=True)
-        if isinstance(problems, list):
-            last.problems = list(problems[known_problems:])  # only what this worker found
+        last.problems = list(source.problems[known_problems:])  # only what this worker found
         send(last)
     except BaseException as exc:  # the parent re-raises it
         send(_Failure(name, exc))
 
 
-def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: Store, org: Org,
-                    now: dt.datetime, report: SyncReport, progress: Progress, commit_every: int,
-                    opt_out_address: str | None) -> None:
-    from agent.pipeline import KeyedCursors, _record_opt_outs
-
+def sync_in_workers(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, store: Store,
+                    org: Org, now: dt.datetime, report: SyncReport, progress: Progress,
+                    commit_every: int, opt_out_address: str | None) -> None:
+    """Read every source in its own forked process (a big file in several); write here."""
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue(maxsize=2)  # bounds memory: a fast reader waits for the parent
     cursors = KeyedCursors(store.cursors(), ledger.pseudonymiser)
-    sources, ranges = _split_large(sources, cursors)
+    readers, ranges = _split_large(sources, cursors)
     people = list(org.people.values())
     workers = {
         name: ctx.Process(target=_worker, name=f"bridgework-sync-{name}", daemon=True,
                           args=(name, source, people, cursors, ledger.worker_batcher(org.people),
                                 now, opt_out_address, out))
-        for name, source in sources
+        for name, source in readers
     }
-    by_name = dict(sources)
+    by_name = dict(readers)
     for process in workers.values():
         process.start()
     waiting: dict[str, str] = {}
@@ -130,13 +123,11 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
             ledger.absorb(item.batch, item.pending_changes)
             report.stats.merge(item.stats)
             report.resyncs.extend(item.resyncs)
-            _record_opt_outs(item.opt_out_senders, org, store, report)
+            record_opt_outs(item.opt_out_senders, org, store, report)
             waiting.update(item.cursors)
             if item.done:
                 running.discard(item.source)
-                problems = getattr(by_name[item.source], "problems", None)
-                if isinstance(problems, list):
-                    problems.extend(item.problems)
+                by_name[item.source].problems.extend(item.problems)
             if ledger.buffered() >= commit_every:
                 report.new += ledger.commit(now)
                 if not ranges:  # ranges of one file: its cursor is good only when all are read
@@ -152,13 +143,13 @@ def sync_in_workers(sources: list[tuple[str, Any]], ledger: LedgerFiles, store: 
             process.join(5)
 
 
-def _split_large(sources: list[tuple[str, Any]], cursors: Mapping[str, str]
-                 ) -> tuple[list[tuple[str, Any]], bool]:
+def _split_large(sources: Sequence[tuple[str, Reader]], cursors: Mapping[str, str]
+                 ) -> tuple[list[tuple[str, Reader]], bool]:
     """Big sources that can be read in byte ranges become one worker per range."""
-    out: list[tuple[str, Any]] = []
+    out: list[tuple[str, Reader]] = []
     ranges = False
     for name, source in sources:
-        parts = source.split(cursors, 2) if hasattr(source, "split") else None
+        parts = source.split(cursors, 2)
         if parts:
             out.extend((f"{name}-{i + 1}", part) for i, part in enumerate(parts))
             ranges = True

@@ -1,0 +1,97 @@
+"""Place: record each suggestion, then put its hold on the calendar.
+
+A suggestion is written to the store as ``planned`` before its hold is
+placed, and the hold's id is deterministic, so a rerun finishes the job
+instead of placing a second hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from agent.holds import build_hold
+from agent.pipeline.org import Org
+from agent.pipeline.plan import Planned
+from agent.pipeline.records import hold_for_record, record_for
+from agent.store import Store, SuggestionRecord
+from connectors.base import Calendar, HoldMode
+from connectors.common.errors import ConnectorError
+from rules.model import Rules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PlaceReport:
+    placed: list[SuggestionRecord] = field(default_factory=list)
+    suggested: list[SuggestionRecord] = field(default_factory=list)
+    unscheduled: list[Planned] = field(default_factory=list)
+    resumed: int = 0
+    failed: int = 0  # recorded but not yet on the calendar: placed by the next cycle
+
+
+def place(
+    plans: Iterable[Planned],
+    calendar: Calendar | None,
+    store: Store,
+    org: Org,
+    rules: Rules,
+    now: dt.datetime,
+) -> PlaceReport:
+    """Record each suggestion, then put its hold on the calendar (unless mode is suggest)."""
+    report = PlaceReport()
+    known = {r.id: r for r in store.suggestions()}
+    report.resumed = _finish_planned(known.values(), calendar, store, org, rules, now)
+    writes = rules.meetings.mode is not HoldMode.SUGGEST and calendar is not None
+    for item in plans:
+        if item.id in known:
+            continue  # this exact suggestion was handled by an earlier run
+        if item.slot is None:
+            report.unscheduled.append(item)
+            continue
+        record = record_for(item, org, rules, now, "planned" if writes else "suggested")
+        store.save_suggestion(record)
+        if not writes:
+            report.suggested.append(record)
+            continue
+        assert calendar is not None
+        hold = build_hold(item.suggestion, item.slot, rules.meetings, item.id)
+        try:
+            calendar.place(hold)
+        except ConnectorError as exc:  # stays planned: the next cycle places it
+            log.warning("hold %s could not be placed yet (%s)", item.id, exc.message)
+            report.failed += 1
+            continue
+        placed = record.with_status("placed", now)
+        store.save_suggestion(placed)
+        report.placed.append(placed)
+    return report
+
+
+def _finish_planned(records: Iterable[SuggestionRecord], calendar: Calendar | None, store: Store,
+                    org: Org, rules: Rules, now: dt.datetime) -> int:
+    """Holds recorded as planned by a run that stopped before placing them."""
+    done = 0
+    for record in records:
+        if record.status != "planned" or calendar is None:
+            continue
+        hold = hold_for_record(record, org, rules)
+        if hold is None:
+            store.save_suggestion(record.with_status("removed", now, note="a person left"))
+            continue
+        if hold.start <= now:
+            store.save_suggestion(record.with_status("released", now,
+                                                     note="its time passed before it was placed"))
+            continue
+        try:
+            calendar.place(hold)
+        except ConnectorError as exc:
+            log.warning("hold %s could not be placed yet (%s); trying again next cycle",
+                        record.id, exc.message)
+            continue
+        store.save_suggestion(record.with_status("placed", now))
+        done += 1
+    return done
