@@ -24,16 +24,10 @@ from connectors.common.clock import Clock, system_clock
 from connectors.common.errors import RulesError
 from connectors.common.fileio import write_private
 from connectors.registry import build_connectors
+from rules.loader import load_rules
 from rules.model import Rules
 
 log = logging.getLogger(__name__)
-
-
-def load_rules_file(path: Path, departments: list[str] | None = None) -> Rules:
-    """Rules from a file, every problem located (the loader in rules/ does the work)."""
-    from rules.loader import load_rules
-
-    return load_rules(path, departments=departments)
 
 
 class RulesSource:
@@ -72,7 +66,7 @@ class RulesSource:
         if self._rules is not None and stamp == self._stamp:
             return self._rules
         try:
-            rules = load_rules_file(self.path, list(self._departments) if self._departments else None)
+            rules = load_rules(self.path, departments=self._departments or None)
         except RulesError as exc:
             self.errors = exc.problems or [exc.message]
             for line in self.errors:

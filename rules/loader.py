@@ -208,12 +208,16 @@ def load_rules_text(
     return _validate(located, departments)
 
 
-def load_rules(path: Path, *, departments: Collection[str] | None = None) -> Rules:
-    """Rules from a file; raises RulesError listing every located problem.
+def load_rules(path: Path | None, *, departments: Collection[str] | None = None) -> Rules:
+    """Rules from a file, or the default rules without one; the one loader every caller uses.
 
     ``departments``, when given, are the directory's department names; any
     other name in the rules is reported with the closest known one.
+
+    :raises RulesError: listing every problem, each located as ``file:line:column``.
     """
+    if path is None:
+        return default_rules()
     try:
         located = load_file(path)
     except YamlProblems as exc:
