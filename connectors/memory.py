@@ -17,6 +17,7 @@ from connectors.base import (
     Calendar,
     Directory,
     Hold,
+    HoldMode,
     HoldState,
     Interaction,
     InteractionKind,
@@ -99,7 +100,11 @@ class MemoryCalendar(Calendar):
         self.events[(owner, event_id)] = StoredEvent(owner, event_id, start, end, (owner,), mark)
 
     def respond(self, hold: Hold, email: str, response: Response) -> None:
-        self.events[(hold.organizer, hold.id)].responses[email] = response
+        """``email`` answers the hold; in HOLD mode, as if the organiser had invited them."""
+        event = self.events[(hold.organizer, hold.id)]
+        if email not in event.attendees:
+            event.attendees = (*event.attendees, email)
+        event.responses[email] = response
 
     def cancel(self, hold: Hold) -> None:
         self.events[(hold.organizer, hold.id)].cancelled = True
@@ -141,10 +146,12 @@ class MemoryCalendar(Calendar):
         key = (hold.organizer, hold.id)
         if key in self.events:
             return
+        # A HOLD-mode hold sits on the organiser's calendar only; INVITE invites the others.
+        invited = hold.attendees if hold.mode is HoldMode.INVITE else (hold.organizer,)
         responses = {hold.organizer: Response.ACCEPTED}
-        responses.update({a: Response.NEEDS_ACTION for a in hold.attendees if a != hold.organizer})
+        responses.update({a: Response.NEEDS_ACTION for a in invited if a != hold.organizer})
         self.events[key] = StoredEvent(hold.organizer, hold.id, hold.start, hold.end,
-                                       hold.attendees, hold.mark, responses=responses)
+                                       invited, hold.mark, responses=responses)
 
     def state(self, hold: Hold) -> HoldState:
         self._count("state")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import icalendar
 
-from connectors.base import Hold, OutgoingMessage, Problems, Response, Sender, as_email
+from connectors.base import Hold, HoldMode, OutgoingMessage, Problems, Response, Sender, as_email
 from connectors.common.clock import Clock
 from connectors.common.errors import ConnectorError
 from connectors.common.fileio import write_private
@@ -101,7 +101,10 @@ class HoldsFile:
         ev.add(MARK_PROPERTY, hold.mark)
         ev.add("X-BRIDGEWORK-MODE", str(hold.mode))
         ev.add("organizer", _cal_address(hold.organizer, "ACCEPTED"))
-        for who in dict.fromkeys((hold.organizer, *hold.attendees)):
+        # A HOLD-mode hold is the organiser's alone (they may invite the other person
+        # by adding an ATTENDEE); INVITE invites everyone, who then answer in the file.
+        invited = hold.attendees if hold.mode is HoldMode.INVITE else ()
+        for who in dict.fromkeys((hold.organizer, *invited)):
             state = "ACCEPTED" if who == hold.organizer else "NEEDS-ACTION"
             ev.add("attendee", _cal_address(who, state))
         return ev

@@ -16,8 +16,11 @@ from typing import Protocol
 import pytest
 
 from connectors.base import (
+    Backend,
+    Busy,
     Calendar,
     Connectors,
+    Directory,
     Hold,
     HoldMode,
     Interaction,
@@ -54,6 +57,14 @@ class World(Protocol):
     def respond(self, hold: Hold, email: str, response: Response) -> None: ...
 
     def sent(self) -> list[OutgoingMessage]: ...
+
+    def add_bad_record(self, part: str) -> str:
+        """Append one unusable record to what ``part`` (directory, calendar or mail) reads.
+
+        Returns where it now stands as ``path:line``, the way ``problems`` names it.
+        Only asked of backends that declare ``reads_files``.
+        """
+        ...
 
 
 def contract_people() -> list[Person]:
@@ -103,7 +114,8 @@ def _read_all(source: Calendar | Mail, people: Sequence[Person],
     return got, new
 
 
-def _hold(start: dt.datetime = BASE + dt.timedelta(days=3, hours=5)) -> Hold:
+def _hold(start: dt.datetime = BASE + dt.timedelta(days=3, hours=5),
+          mode: HoldMode = HoldMode.INVITE) -> Hold:
     return Hold(
         id=hold_id_for("contract", "ada", "linus"),
         organizer="ada@example.org",
@@ -112,8 +124,17 @@ def _hold(start: dt.datetime = BASE + dt.timedelta(days=3, hours=5)) -> Hold:
         end=start + dt.timedelta(minutes=30),
         title="Coffee: Ada and Linus",
         description="What is your team working on?",
-        mode=HoldMode.INVITE,
+        mode=mode,
     )
+
+
+def _spans(busy: Sequence[Busy]) -> list[tuple[dt.datetime, dt.datetime]]:
+    return [(b.start.astimezone(UTC), b.end.astimezone(UTC)) for b in busy]
+
+
+def _parts(connectors: Connectors) -> dict[str, Backend | None]:
+    return {"directory": connectors.directory, "calendar": connectors.calendar,
+            "mail": connectors.mail}
 
 
 class ConnectorContract:
@@ -232,3 +253,61 @@ class ConnectorContract:
         delivered = seeded.sent()
         assert [m.to for m in delivered] == ["ada@example.org"]
         assert delivered[0].subject == "Your week"
+
+    # --- bad input ----------------------------------------------------------------
+    @pytest.mark.parametrize("part", ["directory", "calendar", "mail"])
+    def test_bad_input_is_named_by_file_and_line_and_skipped(self, seeded: World,
+                                                             part: str) -> None:
+        backend = _parts(seeded.connectors())[part]
+        assert backend is not None
+        if not backend.reads_files:
+            pytest.skip(f"{type(backend).__name__} reads no files: its input arrives as "
+                        "structured values and cannot be malformed at a file and line")
+        where = seeded.add_bad_record(part)
+        if isinstance(backend, Directory):
+            people = {p.email for p in backend.people()}
+            assert people == {p.email for p in contract_people()}  # the rest is still read
+        elif isinstance(backend, Calendar):
+            got, _ = _read_all(backend, contract_people(), {})
+            assert {_meaning(i) for i in got} == {_meaning(m) for m in contract_meetings()}
+        else:
+            assert isinstance(backend, Mail)
+            got, _ = _read_all(backend, contract_people(), {})
+            assert len(got) == len(contract_messages())
+        located = [p for p in backend.problems if p.startswith(f"{where}: ")]
+        assert len(located) == 1, (where, list(backend.problems))
+
+    # --- hold modes ---------------------------------------------------------------
+    def test_hold_mode_puts_the_hold_on_the_organisers_calendar_only(self, seeded: World) -> None:
+        cal = seeded.connectors().calendar
+        assert cal is not None
+        hold = _hold(mode=HoldMode.HOLD)
+        cal.place(hold)
+        state = cal.state(hold)
+        assert state.exists
+        assert "linus@example.org" not in state.responses  # nobody else was invited
+        busy = cal.busy(["ada@example.org", "linus@example.org"], hold.start, hold.end)
+        assert _spans(busy["ada@example.org"]) == [(hold.start, hold.end)]
+        assert busy["linus@example.org"] == []
+
+    def test_invite_mode_invites_the_other_person(self, seeded: World) -> None:
+        cal = seeded.connectors().calendar
+        assert cal is not None
+        hold = _hold(mode=HoldMode.INVITE)
+        cal.place(hold)
+        state = cal.state(hold)
+        assert state.responses.get("ada@example.org") is Response.ACCEPTED
+        assert state.responses.get("linus@example.org") is Response.NEEDS_ACTION
+        busy = cal.busy(["ada@example.org", "linus@example.org"], hold.start, hold.end)
+        assert _spans(busy["ada@example.org"]) == [(hold.start, hold.end)]
+        assert _spans(busy["linus@example.org"]) == [(hold.start, hold.end)]
+
+    def test_a_declined_hold_is_not_busy_for_who_declined(self, seeded: World) -> None:
+        cal = seeded.connectors().calendar
+        assert cal is not None
+        hold = _hold(mode=HoldMode.INVITE)
+        cal.place(hold)
+        seeded.respond(hold, "linus@example.org", Response.DECLINED)
+        busy = cal.busy(["ada@example.org", "linus@example.org"], hold.start, hold.end)
+        assert busy["linus@example.org"] == []
+        assert _spans(busy["ada@example.org"]) == [(hold.start, hold.end)]  # still the organiser's

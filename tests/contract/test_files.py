@@ -75,6 +75,16 @@ class FilesWorld:
     def sent(self) -> list[OutgoingMessage]:
         return sent_digests(self.outbox)
 
+    def add_bad_record(self, part: str) -> str:
+        path, line = {
+            "directory": (self.root / "people.csv", "not-an-address,Nobody,Sales,,,,UTC"),
+            "calendar": (self.root / "events.jsonl", '{"id": "bad", "start": "next tuesday"}'),
+            "mail": (self.root / "messages.jsonl", '{"id": "bad", "from": '),
+        }[part]
+        with path.open("a") as f:
+            f.write(line + "\n")
+        return f"{path}:{len(path.read_text().splitlines())}"
+
 
 class TestFilesBackend(ConnectorContract):
     @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import icalendar
 import pytest
 
-from connectors.base import Hold, OutgoingMessage, Response, hold_id_for
+from connectors.base import Hold, HoldMode, OutgoingMessage, Response, hold_id_for
 from connectors.common.clock import fixed_clock
 from connectors.common.errors import NotOurEvent
 from connectors.files.calendar import FilesCalendar
@@ -24,9 +24,10 @@ UTC = dt.UTC
 START = dt.datetime(2026, 3, 4, 14, tzinfo=UTC)
 
 
-def _hold(n: int = 1) -> Hold:
+def _hold(n: int = 1, mode: HoldMode = HoldMode.INVITE) -> Hold:
     return Hold(hold_id_for("t", str(n)), "ada@x.org", ("ada@x.org", "bob@x.org"), START,
-                START + dt.timedelta(minutes=30), "Coffee: Ada and Bob", "What are you working on?")
+                START + dt.timedelta(minutes=30), "Coffee: Ada and Bob", "What are you working on?",
+                mode)
 
 
 def _calendar(root: Path) -> FilesCalendar:
@@ -57,6 +58,14 @@ def test_holds_file_layout_and_idempotence(tmp_path: Path) -> None:
         "mailto:ada@x.org": "ACCEPTED", "mailto:bob@x.org": "NEEDS-ACTION"}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert not list(path.parent.glob(".holds.ics.*"))  # no temp files left behind
+
+
+def test_a_hold_mode_hold_invites_nobody(tmp_path: Path) -> None:
+    cal = _calendar(tmp_path)
+    cal.place(_hold(1, HoldMode.HOLD))
+    (ev,) = _events(tmp_path / "outbox" / "holds.ics")
+    assert str(ev["X-BRIDGEWORK-MODE"]) == "hold"
+    assert [str(a).lower() for a in _attendees(ev)] == ["mailto:ada@x.org"]
 
 
 def test_people_can_answer_or_cancel_in_the_file(tmp_path: Path) -> None:
