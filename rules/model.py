@@ -567,7 +567,10 @@ class Privacy(Strict):
     min_group_size: int = Field(
         5, ge=2, description="least people behind any figure shown to others"
     )
-    retention_weeks: int = Field(60, ge=8, description="weeks of ledger kept")
+    retention_weeks: int = Field(
+        60, ge=8, description="weeks of ledger kept; at least the recent plus baseline weeks of "
+        "every pair, a pair's unset window counted as in seams",
+    )
 
 
 class Rules(Strict):
