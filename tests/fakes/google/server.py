@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import hashlib
 import itertools
 import json
 import re
@@ -25,6 +26,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -142,6 +144,9 @@ class FakeGoogle:
         self.service_accounts: dict[str, str] = {}  # key id -> public key PEM
         self.granted: set[str] | None = None  # scopes granted by domain-wide delegation
         self.refresh_tokens: dict[str, Token] = {}
+        self.signing_in: str | None = None  # who is at the browser for the OAuth consent page
+        self.consented: list[frozenset[str]] = []  # scopes of each consent given
+        self._codes: dict[str, tuple[str, frozenset[str], str, str]] = {}
         self.faults: list[Fault] = []
         self.stats: Counter[str] = Counter()
         self.batch_sizes: list[int] = []
@@ -362,6 +367,8 @@ class FakeGoogle:
             return status, {"Content-Type": "application/json"}, json.dumps(
                 {"error": code, "error_description": text}).encode()
 
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(form, refuse)
         if form.get("grant_type") == "refresh_token":
             known = self.refresh_tokens.get(form.get("refresh_token", ""))
             if known is None:
@@ -383,12 +390,50 @@ class FakeGoogle:
             return refuse(400, "invalid_grant", "Invalid email or User ID")
         return self._grant(user, scopes)
 
-    def _grant(self, user: str, scopes: frozenset[str]) -> Answer:
+    def _grant(self, user: str, scopes: frozenset[str], refresh: str | None = None) -> Answer:
         token = "ya29.fake-" + secrets.token_urlsafe(12)
         with self.lock:
             self.tokens[token] = Token(user, scopes, time.time() + 3600)
-        return ok({"access_token": token, "expires_in": 3600, "token_type": "Bearer",
-                   "scope": " ".join(sorted(scopes))})
+        answer: dict[str, Any] = {"access_token": token, "expires_in": 3600,
+                                  "token_type": "Bearer", "scope": " ".join(sorted(scopes))}
+        if refresh is not None:
+            answer["refresh_token"] = refresh
+        return ok(answer)
+
+    # --- the installed-app sign-in: consent page, then code for tokens (PKCE) ------
+    def consent_page(self, query: str) -> Answer:
+        """``GET /o/oauth2/auth``: the signed-in person consents; back to the app with a code."""
+        q = dict(urllib.parse.parse_qsl(query))
+        redirect = q.get("redirect_uri", "")
+        if (self.signing_in is None or q.get("response_type") != "code"
+                or not redirect.startswith(("http://127.0.0.1:", "http://localhost:"))
+                or q.get("code_challenge_method") != "S256" or not q.get("code_challenge")):
+            return 400, {"Content-Type": "text/plain"}, b"invalid sign-in request"
+        scopes = frozenset(q.get("scope", "").split())
+        code = "4/fake-" + secrets.token_urlsafe(12)
+        with self.lock:
+            self.consented.append(scopes)
+            self._codes[code] = (self.signing_in, scopes, redirect, q["code_challenge"])
+        back = urllib.parse.urlencode({"state": q.get("state", ""), "code": code,
+                                       "scope": " ".join(sorted(scopes))})
+        return 302, {"Location": f"{redirect}?{back}"}, b""
+
+    def _exchange_code(self, form: dict[str, str], refuse: Callable[[int, str, str], Answer]
+                       ) -> Answer:
+        with self.lock:
+            found = self._codes.pop(form.get("code", ""), None)  # a code works once
+        if found is None:
+            return refuse(400, "invalid_grant", "Malformed auth code.")
+        user, scopes, redirect, challenge = found
+        verifier = form.get("code_verifier", "")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+        if digest.rstrip(b"=").decode() != challenge:
+            return refuse(400, "invalid_grant", "Invalid code verifier.")
+        if form.get("redirect_uri") != redirect:
+            return refuse(400, "redirect_uri_mismatch", "Bad Request")
+        refresh = "1//fake-" + secrets.token_urlsafe(12)
+        self.refresh_tokens[refresh] = Token(user, scopes, 0)
+        return self._grant(user, scopes, refresh)
 
     def identify(self, headers: dict[str, str]) -> Token | None:
         value = headers.get("authorization", "")
@@ -737,7 +782,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         fake.stats["http_requests"] += 1
         try:
-            if path == "/token":
+            if path == "/o/oauth2/auth" and method == "GET":
+                self._reply(fake.consent_page(urllib.parse.urlsplit(self.path).query))
+            elif path == "/token":
                 fault = fake.fault_for(f"{method} /token", "outer")
                 answer = fake.apply_fault(fault) if fault else None
                 self._reply(answer or fake.token_endpoint(body))
