@@ -132,6 +132,20 @@ def _spans(busy: Sequence[Busy]) -> list[tuple[dt.datetime, dt.datetime]]:
     return [(b.start.astimezone(UTC), b.end.astimezone(UTC)) for b in busy]
 
 
+def _place(world: World, mode: HoldMode) -> tuple[Calendar, Hold]:
+    cal = world.connectors().calendar
+    assert cal is not None
+    hold = _hold(mode=mode)
+    cal.place(hold)
+    return cal, hold
+
+
+def _busy_during(cal: Calendar, hold: Hold) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+    """What free/busy shows for Ada (the organiser) and Linus over the hold's own time."""
+    busy = cal.busy(["ada@example.org", "linus@example.org"], hold.start, hold.end)
+    return {who: _spans(spans) for who, spans in busy.items()}
+
+
 def _parts(connectors: Connectors) -> dict[str, Backend | None]:
     return {"directory": connectors.directory, "calendar": connectors.calendar,
             "mail": connectors.mail}
@@ -279,35 +293,24 @@ class ConnectorContract:
 
     # --- hold modes ---------------------------------------------------------------
     def test_hold_mode_puts_the_hold_on_the_organisers_calendar_only(self, seeded: World) -> None:
-        cal = seeded.connectors().calendar
-        assert cal is not None
-        hold = _hold(mode=HoldMode.HOLD)
-        cal.place(hold)
+        cal, hold = _place(seeded, HoldMode.HOLD)
         state = cal.state(hold)
         assert state.exists
         assert "linus@example.org" not in state.responses  # nobody else was invited
-        busy = cal.busy(["ada@example.org", "linus@example.org"], hold.start, hold.end)
-        assert _spans(busy["ada@example.org"]) == [(hold.start, hold.end)]
-        assert busy["linus@example.org"] == []
+        assert _busy_during(cal, hold) == {"ada@example.org": [(hold.start, hold.end)],
+                                           "linus@example.org": []}
 
     def test_invite_mode_invites_the_other_person(self, seeded: World) -> None:
-        cal = seeded.connectors().calendar
-        assert cal is not None
-        hold = _hold(mode=HoldMode.INVITE)
-        cal.place(hold)
+        cal, hold = _place(seeded, HoldMode.INVITE)
         state = cal.state(hold)
         assert state.responses.get("ada@example.org") is Response.ACCEPTED
         assert state.responses.get("linus@example.org") is Response.NEEDS_ACTION
-        busy = cal.busy(["ada@example.org", "linus@example.org"], hold.start, hold.end)
-        assert _spans(busy["ada@example.org"]) == [(hold.start, hold.end)]
-        assert _spans(busy["linus@example.org"]) == [(hold.start, hold.end)]
+        assert _busy_during(cal, hold) == {"ada@example.org": [(hold.start, hold.end)],
+                                           "linus@example.org": [(hold.start, hold.end)]}
 
     def test_a_declined_hold_is_not_busy_for_who_declined(self, seeded: World) -> None:
-        cal = seeded.connectors().calendar
-        assert cal is not None
-        hold = _hold(mode=HoldMode.INVITE)
-        cal.place(hold)
+        cal, hold = _place(seeded, HoldMode.INVITE)
         seeded.respond(hold, "linus@example.org", Response.DECLINED)
-        busy = cal.busy(["ada@example.org", "linus@example.org"], hold.start, hold.end)
-        assert busy["linus@example.org"] == []
-        assert _spans(busy["ada@example.org"]) == [(hold.start, hold.end)]  # still the organiser's
+        # still the organiser's time, but no longer the other person's
+        assert _busy_during(cal, hold) == {"ada@example.org": [(hold.start, hold.end)],
+                                           "linus@example.org": []}
