@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 from connectors.common.errors import ConfigError, StoreLocked
-from connectors.common.fileio import write_private
+from connectors.common.fileio import make_private_dir, write_private
 
 SCHEMA_VERSION = 1
 
@@ -51,6 +52,28 @@ class SuggestionRecord:
         return replace(self, status=status, updated=now.isoformat(), **changes)
 
 
+class StateDamaged(ConfigError):
+    """A state file is damaged or missing where it must exist; the message names it and the way out."""
+
+    def __init__(self, path: Path, problem: str, remedy: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"the state file {path} {problem}. " + (remedy or _restore_hint(path)))
+
+
+def last_good_path(path: Path) -> Path:
+    """Where the copy of a state file that last loaded cleanly is kept."""
+    return path.with_name(path.name + ".last-good")
+
+
+def _restore_hint(path: Path) -> str:
+    backup = last_good_path(path)
+    if backup.exists():
+        return (f"A copy that last loaded cleanly is kept in {backup}: `bridgework doctor --repair "
+                "--config FILE` puts it back (the damaged file is kept beside it).")
+    return ("No good copy is kept; restore it from a backup, or move the store directory away "
+            "to start afresh (every interaction is read again and digests may repeat).")
+
+
 @dataclass
 class StoreState:
     """Everything a Store keeps, as plain data."""
@@ -67,8 +90,14 @@ class Store(Protocol):
     def save_cursors(self, cursors: Mapping[str, str]) -> None: ...
     def suggestions(self) -> list[SuggestionRecord]: ...
     def save_suggestion(self, record: SuggestionRecord) -> None: ...
+    def save_plan(self, run: str, records: list[SuggestionRecord]) -> None:
+        """Record a planning run's whole plan and that it was made, in one atomic step."""
+        ...
+    def plan_recorded(self, run: str) -> bool: ...
+    def remove_suggestions(self, ids: set[str]) -> None: ...
     def digest_sent(self, key: str) -> bool: ...
     def mark_digest_sent(self, key: str, when: dt.datetime) -> None: ...
+
     def opt_outs(self) -> set[str]: ...
     def add_opt_out(self, pseudonym: str) -> None: ...
     def remove_opt_out(self, pseudonym: str) -> None: ...
@@ -92,6 +121,18 @@ class MemoryStore:
     def save_suggestion(self, record: SuggestionRecord) -> None:
         self.state.suggestions[record.id] = record
 
+    def save_plan(self, run: str, records: list[SuggestionRecord]) -> None:
+        for record in records:
+            self.state.suggestions[record.id] = record
+        self.state.meta[_plan_key(run)] = str(len(records))
+
+    def plan_recorded(self, run: str) -> bool:
+        return _plan_key(run) in self.state.meta
+
+    def remove_suggestions(self, ids: set[str]) -> None:
+        for id_ in ids:
+            self.state.suggestions.pop(id_, None)
+
     def digest_sent(self, key: str) -> bool:
         return key in self.state.digests
 
@@ -114,31 +155,107 @@ class MemoryStore:
         self.state.meta[key] = value
 
 
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _CursorsDoc(_Doc):
+    key: str
+    value: dict[str, str]
+
+
+class _DigestDoc(_Doc):
+    key: str
+    sent: str
+
+
+class _OptOutDoc(_Doc):
+    pseudonym: str
+
+
+class _MetaDoc(_Doc):
+    key: str
+    value: str
+
+
+class _SuggestionDoc(_Doc):
+    id: str
+    people: list[str]
+    departments: list[str]
+    reason: str
+    week: int
+    created: str
+    status: str
+    mode: str
+    start: str | None = None
+    end: str | None = None
+    updated: str | None = None
+    note: str = ""
+
+
+_TABLES: dict[str, type[_Doc]] = {"cursors": _CursorsDoc, "digests": _DigestDoc,
+                                  "opt_outs": _OptOutDoc, "meta": _MetaDoc,
+                                  "suggestions": _SuggestionDoc}
+_FILE = TypeAdapter(dict[str, dict[str, dict[str, Any]]])
+
+
+def validate_state(path: Path, raw: bytes) -> dict[str, dict[str, Any]]:
+    """The state file's tables, every document checked; damage raises StateDamaged naming it."""
+    if not raw.strip():
+        raise StateDamaged(path, "is damaged: it is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateDamaged(path, f"is damaged: it is not text (byte {exc.start} is not UTF-8)") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateDamaged(path, f"is damaged: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                                 f"{exc.msg})") from None
+    try:
+        tables = _FILE.validate_python(data)
+    except ValidationError:
+        raise StateDamaged(path, "is damaged: it does not hold tables of documents") from None
+    for table, docs in tables.items():
+        model = _TABLES.get(table)
+        if model is None:
+            raise StateDamaged(path, f"is damaged: it has an unknown table {table!r}")
+        for doc_id, doc in docs.items():
+            if not doc_id.isdigit():
+                raise StateDamaged(path, f"is damaged: it has a document id {doc_id!r} in {table!r}")
+            try:
+                model.model_validate(doc)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "(document)"
+                raise StateDamaged(path, f"is damaged: {table!r} document {doc_id} is wrong "
+                                         f"({where}: {first['msg']})") from None
+    return tables
+
+
 class AtomicJSONStorage(Storage):
-    """TinyDB storage that never leaves a half-written file behind."""
+    """TinyDB storage that never leaves a half-written file behind, and never reads
+    a damaged one: every load is validated (``validate_state``)."""
 
     def __init__(self, path: str) -> None:
         self.path = Path(path)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         try:
-            text = self.path.read_text()
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
-        if not text.strip():
-            return None
-        try:
-            data: dict[str, dict[str, Any]] = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"the state file {self.path} is damaged ({exc}); restore it "
-                              "from a backup or move it away to start afresh") from None
-        return data
+        return validate_state(self.path, raw)
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         write_private(self.path, json.dumps(data, sort_keys=True).encode())
 
     def close(self) -> None:
         pass
+
+
+def _plan_key(run: str) -> str:
+    return f"plan:{run}"
 
 
 def _record_from(doc: Mapping[str, Any]) -> SuggestionRecord:
@@ -151,9 +268,13 @@ def _record_from(doc: Mapping[str, Any]) -> SuggestionRecord:
 class TinyStore:
     """The embedded default: one TinyDB file, ``state.json``, in the store directory."""
 
+    FILE = "state.json"
+
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.db = TinyDB(str(directory / "state.json"), storage=AtomicJSONStorage)
+        make_private_dir(directory)
+        self.path = directory / self.FILE
+        raw = self._check_present(directory)
+        self.db = TinyDB(str(self.path), storage=AtomicJSONStorage)
         meta = self.db.table("meta")
         version = meta.get(Query().key == "schema")
         if version is None:
@@ -161,6 +282,24 @@ class TinyStore:
         elif version["value"] != str(SCHEMA_VERSION):
             raise ConfigError(f"state in {directory} has schema {version['value']}; "
                               f"this version reads {SCHEMA_VERSION}")
+        if raw is not None:
+            keep_last_good(self.path, raw)
+
+    def _check_present(self, directory: Path) -> bytes | None:
+        """The state's bytes, validated; a missing store beside a ledger is refused, because
+        starting afresh would read every interaction again and repeat every digest."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            ledger = directory / "ledger"
+            if ledger.is_dir() and any(ledger.glob("week-*.npz")):
+                raise StateDamaged(self.path, f"is missing, but the ledger beside it ({ledger}) "
+                                              "holds data, so this is not a new store") from None
+            return None
+        if not raw.strip() and not (directory / "ledger").is_dir():
+            return None  # created empty and never written: nothing was lost
+        validate_state(self.path, raw)
+        return raw
 
     def cursors(self) -> dict[str, str]:
         doc = self.db.table("cursors").get(Query().key == "all")
@@ -179,6 +318,34 @@ class TinyStore:
 
     def save_suggestion(self, record: SuggestionRecord) -> None:
         self.db.table("suggestions").upsert(asdict(record), Query().id == record.id)
+
+    def save_plan(self, run: str, records: list[SuggestionRecord]) -> None:
+        # One read-modify-write of the whole file, so the plan and its marker land together.
+        data = self.db.storage.read() or {}
+        suggestions = data.setdefault("suggestions", {})
+        by_id = {doc["id"]: doc_id for doc_id, doc in suggestions.items()}
+        next_id = max((int(i) for i in suggestions), default=0) + 1
+        for record in records:
+            doc_id = by_id.get(record.id)
+            if doc_id is None:
+                doc_id, next_id = str(next_id), next_id + 1
+            suggestions[doc_id] = asdict(record)
+        meta = data.setdefault("meta", {})
+        marker = {"key": _plan_key(run), "value": str(len(records))}
+        existing = [i for i, doc in meta.items() if doc["key"] == marker["key"]]
+        meta[existing[0] if existing else str(max((int(i) for i in meta), default=0) + 1)] = marker
+        self.db.storage.write(data)
+        for name in ("suggestions", "meta"):
+            table = self.db.table(name)
+            table.clear_cache()
+            table._next_id = None  # TinyDB caches its next document id per table
+
+    def plan_recorded(self, run: str) -> bool:
+        return self.meta(_plan_key(run)) is not None
+
+    def remove_suggestions(self, ids: set[str]) -> None:
+        if ids:
+            self.db.table("suggestions").remove(Query().id.one_of(sorted(ids)))
 
     def digest_sent(self, key: str) -> bool:
         return self.db.table("digests").contains(Query().key == key)
@@ -206,6 +373,17 @@ class TinyStore:
         self.db.close()
 
 
+def keep_last_good(path: Path, raw: bytes) -> None:
+    """Keep ``raw`` (a state file that just loaded cleanly) as its last good copy."""
+    backup = last_good_path(path)
+    try:
+        if backup.read_bytes() == raw:
+            return
+    except OSError:
+        pass
+    write_private(backup, raw)
+
+
 class OptOutInbox:
     """Opt-outs and opt-ins written while a daemon may hold the store.
 
@@ -220,7 +398,7 @@ class OptOutInbox:
         self.path = store_dir / self.FILE
 
     def append(self, opting_out: bool, pseudonym: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(self.path.parent)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, f"{'out' if opting_out else 'in'} {pseudonym}\n".encode())
@@ -266,7 +444,7 @@ def drop_inherited_locks() -> None:
 @contextmanager
 def lock_store(directory: Path) -> Iterator[None]:
     """Hold the store's lock for the duration; a second process gets StoreLocked."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(directory)
     fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import logging
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 from agent.arrays import contained_in, first_occurrences, union_sorted, unique_sorted
 from agent.ledger.counting import AddStats, Batch, Batcher, PendingEntry
 from agent.pseudonym import Pseudonymiser
+from agent.store import StateDamaged
 from connectors.base import Interaction
 from connectors.common.errors import ConfigError
 from connectors.common.fileio import write_private
@@ -76,13 +78,19 @@ class LedgerFiles:
         path = self.directory / name
         if not path.exists():
             return default
-        return json.loads(path.read_text())
+        try:
+            value = json.loads(path.read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _damaged(path, exc) from None
+        if not isinstance(value, type(default)):
+            raise _damaged(path, TypeError(f"holds a {type(value).__name__}"))
+        return value
 
     def _check_meta(self) -> None:
         path = self.directory / "meta.json"
         meta = {"schema": SCHEMA, "key": self._pseudo.fingerprint()}
         if path.exists():
-            stored = json.loads(path.read_text())
+            stored = self._load_json("meta.json", {})
             if stored.get("key") != meta["key"]:
                 raise ConfigError(
                     f"the ledger in {self.directory} was written with a different secret key; "
@@ -112,8 +120,11 @@ class LedgerFiles:
         upto = 0
         base = self._base_path(week)
         if base.exists():
-            with np.load(base) as data:
-                upto = int(data["upto"]) if "upto" in data else 0
+            try:
+                with np.load(base) as data:
+                    upto = int(data["upto"]) if "upto" in data else 0
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                raise _damaged(base, exc) from None
         segments = sorted((int(p.stem.split("-")[2]), p)
                           for p in self.directory.glob(f"week-{week:05d}-*.npz"))
         return upto, [(seq, p) for seq, p in segments if seq > upto]
@@ -270,9 +281,22 @@ class LedgerFiles:
         return dropped
 
 
+def _damaged(path: Path, exc: BaseException) -> StateDamaged:
+    return StateDamaged(path, f"is damaged ({type(exc).__name__}: {exc})",
+                        "`bridgework doctor --repair --config FILE` moves the ledger aside and the "
+                        "next sync rebuilds it from the sources (nothing is counted twice).")
+
+
 def _read_npz(path: Path) -> WeekContacts:
-    with np.load(path) as data:
-        return WeekContacts(data["a"], data["b"], data["weight"], data["seen"])
+    try:
+        with np.load(path) as data:
+            week = WeekContacts(data["a"], data["b"], data["weight"], data["seen"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise _damaged(path, exc) from None
+    sizes = {week.a.size, week.b.size, week.weight.size}
+    if len(sizes) != 1 or week.a.dtype != np.int32 or week.seen.dtype != np.int64:
+        raise _damaged(path, ValueError("its arrays do not fit together"))
+    return week
 
 
 def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> None:

@@ -1,8 +1,11 @@
-"""Place: record each suggestion, then put its hold on the calendar.
+"""Place: record the day's whole plan, then put its holds on the calendar.
 
-A suggestion is written to the store as ``planned`` before its hold is
-placed, and the hold's id is deterministic, so a rerun finishes the job
-instead of placing a second hold.
+Every suggestion of a planning run is written to the store as ``planned``,
+all in one atomic write together with a marker for the run, before any hold
+is placed. A rerun after a crash finds the marker and only finishes that
+plan: planning again would see some holds placed and others not, and the
+caps would then pick different pairs. Hold ids are deterministic, so
+finishing never places a second hold.
 """
 
 from __future__ import annotations
@@ -41,23 +44,32 @@ def place(
     rules: Rules,
     now: dt.datetime,
 ) -> PlaceReport:
-    """Record each suggestion, then put its hold on the calendar (unless mode is suggest)."""
+    """Record the whole plan, then put its holds on the calendar (unless mode is suggest).
+
+    ``now``'s date names the planning run: a second run on the same day (a restart
+    after a crash) finishes the first one's plan and makes no new one.
+    """
     report = PlaceReport()
     known = {r.id: r for r in store.suggestions()}
     report.resumed = _finish_planned(known.values(), calendar, store, org, rules, now)
+    run = now.date().isoformat()
+    if store.plan_recorded(run):
+        return report
     writes = rules.meetings.mode is not HoldMode.SUGGEST and calendar is not None
+    new: list[tuple[Planned, SuggestionRecord]] = []
     for item in plans:
         if item.id in known:
             continue  # this exact suggestion was handled by an earlier run
         if item.slot is None:
             report.unscheduled.append(item)
             continue
-        record = record_for(item, org, rules, now, "planned" if writes else "suggested")
-        store.save_suggestion(record)
+        new.append((item, record_for(item, org, rules, now, "planned" if writes else "suggested")))
+    store.save_plan(run, [record for _, record in new])
+    for item, record in new:
         if not writes:
             report.suggested.append(record)
             continue
-        assert calendar is not None
+        assert calendar is not None and item.slot is not None
         hold = build_hold(item.suggestion, item.slot, rules.meetings, item.id)
         try:
             calendar.place(hold)
