@@ -96,8 +96,12 @@ class CycleReport:
     place: pipeline.PlaceReport
     upkeep: pipeline.UpkeepReport
     excluded: dict[str, str]
-    digests_sent: int = 0
+    digests: pipeline.DigestReport = field(default_factory=pipeline.DigestReport)
     rules_errors: list[str] = field(default_factory=list)
+
+    @property
+    def digests_sent(self) -> int:
+        return self.digests.sent
 
 
 class Engine:
@@ -118,6 +122,7 @@ class Engine:
         self.rules_source = rules
         self.clock = clock
         self.sender_address = sender_address
+        self.pause_address: str | None = None
 
     def org(self) -> pipeline.Org:
         return pipeline.load_org(self.connectors.directory.people(), self.pseudonymiser)
@@ -136,8 +141,14 @@ class Engine:
 
     def _sync(self, org: pipeline.Org, rules: Rules, now: dt.datetime,
               progress: Callable[[str], None]) -> pipeline.SyncReport:
-        report = pipeline.sync(self.connectors, self.ledger, self.store, org, now, progress=progress,
-                               opt_out_address=self.opt_out_address, parallel=self.parallel)
+        try:
+            report = pipeline.sync(self.connectors, self.ledger, self.store, org, now,
+                                   progress=progress, opt_out_address=self.opt_out_address,
+                                   parallel=self.parallel)
+        except Exception as exc:
+            pipeline.record_sync(self.store, self.connectors, now, error=str(exc)[:200])
+            raise
+        pipeline.record_sync(self.store, self.connectors, now)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
         return report
 
@@ -165,12 +176,13 @@ class Engine:
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
         return self._suggest(org, rules, excluded, self.clock())
 
-    def digests(self) -> int:
+    def digests(self, now: dt.datetime | None = None, force: bool = False) -> pipeline.DigestReport:
+        """The week's digests (``bridgework digest send`` names the moment and forces them)."""
         org, rules = self._context()
-        now = self.clock()
+        now = now or self.clock()
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
         analysis = pipeline.analyse(self.ledger, org, rules, now.date())
-        return self.send_digests(org, rules, analysis, excluded, now)
+        return self.send_digests(org, rules, analysis, excluded, now, force)
 
     def run_once(self, progress: Callable[[str], None] = lambda _: None) -> CycleReport:
         """One full cycle, in the order that keeps every step crash-safe."""
@@ -187,18 +199,25 @@ class Engine:
                  f"suggested, {place_report.resumed} resumed")
         report = CycleReport(sync_report, analysis, place_report, upkeep_report, excluded,
                              rules_errors=list(self.rules_source.errors))
-        report.digests_sent = self.send_digests(org, rules, analysis, excluded, now)
+        report.digests = self.send_digests(org, rules, analysis, excluded, now)
         return report
 
     def send_digests(self, org: pipeline.Org, rules: Rules, analysis: pipeline.Analysis,
-                     excluded: dict[str, str], now: dt.datetime) -> int:
+                     excluded: dict[str, str], now: dt.datetime,
+                     force: bool = False) -> pipeline.DigestReport:
         sender = self.connectors.sender
-        if sender is None or not self.digests_enabled:
-            return 0
+        if sender is None:
+            return pipeline.DigestReport(held_back="no sender is configured (digest.smtp or the "
+                                         "source's own sender)")
+        if not self.digests_enabled and not force:
+            return pipeline.DigestReport(held_back="digests are switched off (digest.enabled: false)")
         return pipeline.send_digests(sender, self.store, org, rules, analysis, excluded, now,
-                                     self.pseudonymiser, rules_errors=self.rules_source.errors,
+                                     self.pseudonymiser, ledger=self.ledger,
+                                     connectors=self.connectors,
+                                     rules_errors=self.rules_source.errors,
                                      sender_address=self.sender_address,
-                                     opt_out_address=self.opt_out_address)
+                                     opt_out_address=self.opt_out_address,
+                                     pause_address=self.pause_address, force=force)
 
 
 def open_engine(config: Config, clock: Clock = system_clock) -> Engine:

@@ -9,7 +9,7 @@ callers write ``pipeline.sync(...)``, ``pipeline.Analysis`` and so on.
 
 from agent.matcher import History
 from agent.pipeline.analyse import Analysis, analyse, last_full_week
-from agent.pipeline.digests import send_digests
+from agent.pipeline.digests import DigestReport, record_sync, send_digests
 from agent.pipeline.intake import KeyedCursors, SyncReport, opt_out_senders
 from agent.pipeline.org import Org, Progress, load_org
 from agent.pipeline.place import PlaceReport, place
@@ -19,8 +19,8 @@ from agent.pipeline.sync import sync
 from agent.pipeline.upkeep import UpkeepReport, upkeep
 
 __all__ = [
-    "Analysis", "BusyLookup", "History", "KeyedCursors", "Org", "PlaceReport", "Planned",
+    "Analysis", "BusyLookup", "DigestReport", "History", "KeyedCursors", "Org", "PlaceReport", "Planned",
     "Progress", "SyncReport", "UpkeepReport", "analyse", "exclusions", "history_from",
     "hold_for_record", "last_full_week", "load_org", "opt_out_senders", "place", "plan",
-    "send_digests", "sync", "upkeep",
+    "record_sync", "send_digests", "sync", "upkeep",
 ]

@@ -42,14 +42,9 @@ def last_full_week(as_of: dt.date) -> int:
     return week_of(dt.datetime.combine(as_of, dt.time(12), tzinfo=dt.UTC)) - 1
 
 
-def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Analysis:
-    seams_rules = rules.seams
-    span = seams_rules.longest_window()
-    last = last_full_week(as_of)
-    first = last - span + 1
-    table = read_table(ledger, first, last)
-    departments = org.departments
-    dept_index = {d: i for i, d in enumerate(departments)}
+def index_people(ledger: LedgerFiles, org: Org) -> tuple[np.ndarray, dict[int, str]]:
+    """Each ledger id's department index (-1: not in the directory) and e-mail."""
+    dept_index = {d: i for i, d in enumerate(org.departments)}
     dept_of = np.full(max(len(ledger.people), 1), -1, np.int64)
     email_of: dict[int, str] = {}
     for email, person in org.people.items():
@@ -57,6 +52,17 @@ def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Anal
         if idx is not None:
             dept_of[idx] = dept_index[person.department]
             email_of[idx] = email
+    return dept_of, email_of
+
+
+def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Analysis:
+    seams_rules = rules.seams
+    span = seams_rules.longest_window()
+    last = last_full_week(as_of)
+    first = last - span + 1
+    table = read_table(ledger, first, last)
+    departments = org.departments
+    dept_of, email_of = index_people(ledger, org)
     too_thin: dict[tuple[str, str], float] = {}
     seams = detect_seams(table, dept_of, departments, seams_rules, too_thin)
     windows = windows_for(table, seams_rules.recent_weeks, seams_rules.baseline_weeks)
