@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 
+from agent.cli_rules import data_departments
+from agent.cli_rules import rules as rules_group
 from connectors.common.errors import BridgeworkError
-from rules.model import Rules
+from rules.loader import load_rules
 
 if TYPE_CHECKING:
     from agent.engine import CycleReport
@@ -59,14 +61,6 @@ def _date(value: str | None) -> dt.date | None:
         raise BridgeworkError(f"--as-of: expected a date like 2026-11-02, got {value!r}") from None
 
 
-def _rules(path: str | None, departments: list[str] | None = None) -> Rules:
-    if path is None:
-        return Rules()
-    from agent.engine import load_rules_file
-
-    return load_rules_file(Path(path), departments)
-
-
 def _data_dir(path: str) -> Path:
     data = Path(path)
     if not (data / "people.csv").is_file():
@@ -84,20 +78,18 @@ def _data_dir(path: str) -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: bool) -> None:
     """Find drifting seams and the meetings that would repair them, from a data directory."""
-    from agent.local import analyse_directory
-    from agent.local import as_json as result_json
+    from agent.dryrun import as_json as result_json
+    from agent.dryrun import dry_run, problem_lines
 
     data = _data_dir(data_path)
-    departments = _departments(data)
-    rules = _rules(rules_path, departments)
+    rules = load_rules(Path(rules_path) if rules_path else None,
+                       departments=data_departments(data))
     console = Console(stderr=True)
     with console.status("reading the data directory") as status:
         # the spinner's thread only draws; reader processes never touch the console
-        result = analyse_directory(data, rules, _date(as_of), progress=status.update, parallel=True)
-    for problem in result.problems[:20]:
-        console.print(f"[yellow]skipped[/] {problem}")
-    if len(result.problems) > 20:
-        console.print(f"[yellow]... and {len(result.problems) - 20} more problems[/]")
+        result = dry_run(data, rules, _date(as_of), progress=status.update, parallel=True)
+    for line in problem_lines(result.problems):
+        console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         click.echo(json.dumps(result_json(result), indent=1))
         return
@@ -107,35 +99,25 @@ def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: 
                    rules.meetings.mode.value)
 
 
-def _departments(data: Path) -> list[str]:
-    from connectors.registry import FilesSettings, build_connectors
-
-    people = build_connectors(FilesSettings(type="files", path=data)).directory.people()
-    return sorted({p.department for p in people})
-
-
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The configuration file.")
 @click.option("--once", is_flag=True, help="Run one full cycle and exit (else run as a daemon).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="The daemon's log lines: readable text, or one JSON object a line.")
-def run(config_path: str, once: bool, log_format: str) -> None:
+def run(config_path: str, once: bool) -> None:
     """Sync, analyse, suggest, place and look after holds, send digests."""
     from agent.config import load_config
+    from agent.engine import open_engine
     from agent.store import lock_store
 
     config = load_config(Path(config_path))
-    if not once:
-        from agent.daemon import serve
-
-        serve(config, "json" if log_format == "json" else "text")  # it takes the lock itself
-        return
-    from agent.engine import open_engine
-
     logging.getLogger().setLevel(min(logging.getLogger().level, getattr(logging, config.log_level)))
     with lock_store(config.store.path):
         engine = open_engine(config)
+        if not once:
+            from agent.daemon import serve
+
+            serve(engine, config)
+            return
         console = Console(stderr=True)
         engine.parallel = True  # one command, one cycle: the spinner's thread only draws
         with console.status("running one cycle") as status:
@@ -205,7 +187,7 @@ def opt_in(email: str, config_path: str) -> None:
 @click.option("--no-drift", is_flag=True, help="Plant no drift (a control organisation).")
 def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> None:
     """Generate an organisation with planted drift, then show what Bridgework finds."""
-    from agent.local import analyse_directory
+    from agent.dryrun import dry_run
     from agent.report import print_analysis
     from connectors.demo import generate
 
@@ -217,9 +199,9 @@ def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> N
         truth = generate(out, people=people, weeks=weeks, seed=seed, drift=not no_drift)
     console.print(f"wrote the data directory [bold]{out}[/] (planted drift: "
                   + (", ".join(" / ".join(p) for p in truth.drifting_pairs) or "none") + ")")
-    rules = Rules()
+    rules = load_rules(None)
     with console.status("analysing") as status:
-        result = analyse_directory(out, rules, None, progress=status.update, parallel=True)
+        result = dry_run(out, rules, progress=status.update, parallel=True)
     print_analysis(console, result.org, result.analysis, result.plans, rules.meetings.mode.value)
     found = {frozenset(p) for p in result.analysis.drifting}
     planted = {frozenset(p) for p in truth.drifting_pairs}
@@ -240,11 +222,7 @@ def _register() -> None:
 
     connect.add_command(google_command)
     connect.add_command(microsoft_command)
-    try:
-        from agent.cli_rules import rules
-    except ImportError:  # the rules commands land separately
-        return
-    main.add_command(rules)
+    main.add_command(rules_group)
 
 
 _register()

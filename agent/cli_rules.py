@@ -12,28 +12,27 @@ import click
 
 from connectors.common.clock import system_clock
 from connectors.common.errors import BridgeworkError, RulesError
+from connectors.registry import FilesSettings, build_connectors
 from rules.loader import load_rules
 from rules.model import Rules
 
 if TYPE_CHECKING:
-    from rules.whatif import Outcome
+    from agent.dryrun import DryRun
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 _DIR = click.Path(path_type=Path, file_okay=False, exists=True)
 
 
-def data_departments(data_dir: Path) -> set[str]:
-    """Department names in a data directory's people.csv, read by the files connector."""
-    from connectors.files import FilesDirectory
-
-    directory = FilesDirectory(data_dir / "people.csv")
-    names = {person.department for person in directory.people()}
+def data_departments(data: Path) -> list[str]:
+    """The department names in a data directory's people.csv, to check rules against."""
+    directory = build_connectors(FilesSettings(type="files", path=data)).directory
+    names = sorted({person.department for person in directory.people()})
     if not names and directory.problems:
         raise BridgeworkError(f"no departments read: {directory.problems[0]}")
     return names
 
 
-def _summary(path: Path, rules: Rules, departments: set[str] | None) -> str:
+def _summary(path: Path, rules: Rules, departments: list[str] | None) -> str:
     base = f"extends {rules.extends}" if rules.extends else "built-in defaults"
     parts = [
         f"OK: {path}",
@@ -53,12 +52,6 @@ def _fail(exc: RulesError) -> None:
     count = len(exc.problems) or 1
     click.echo(f"{count} problem{'s' if count != 1 else ''}; the rules were not loaded", err=True)
     sys.exit(exc.exit_code)
-
-
-def load_checked(path: Path, data_dir: Path | None) -> Rules:
-    """Rules from ``path``; department names checked when a data directory is given."""
-    departments = data_departments(data_dir) if data_dir is not None else None
-    return load_rules(path, departments=departments)
 
 
 @click.group()
@@ -97,16 +90,17 @@ def _as_of(text: str | None) -> dt.date:
         raise BridgeworkError(f"--as-of expects a date like 2024-06-03, got {text!r}") from None
 
 
-def _outcome(path: Path, data_dir: Path, as_of: dt.date, history: Path | None) -> Outcome:
+def _dry_run(path: Path, data_dir: Path, as_of: dt.date, history: Path | None) -> DryRun:
+    # the dry run loads the pipeline (NumPy and all); `check` and `schema` do without it
+    from agent.dryrun import dry_run, read_history
+
     try:
-        loaded = load_checked(path, data_dir)
+        loaded = load_rules(path, departments=data_departments(data_dir))
     except RulesError as exc:
         _fail(exc)
         raise  # not reached: _fail exits
-    from rules.whatif import read_history, simulate
-
     past = read_history(history) if history is not None else ()
-    return simulate(loaded, data_dir, as_of, history=past)
+    return dry_run(data_dir, loaded, as_of, history=past)
 
 
 _AS_OF = click.option("--as-of", "as_of", help="Pretend today is this date (YYYY-MM-DD).")
@@ -124,10 +118,9 @@ _HISTORY = click.option(
 @_HISTORY
 def explain(file: Path, data_dir: Path, as_of: str | None, history: Path | None) -> None:
     """What FILE would do this week: seams, exclusions, suggestions and the rules behind them."""
-    from rules.explain import explain as render
+    from agent.explain import explain as render
 
-    outcome = _outcome(file, data_dir, _as_of(as_of), history)
-    click.echo(render(outcome, str(file)), nl=False)
+    click.echo(render(_dry_run(file, data_dir, _as_of(as_of), history), str(file)), nl=False)
 
 
 @rules.command()
@@ -138,9 +131,9 @@ def explain(file: Path, data_dir: Path, as_of: str | None, history: Path | None)
 @_HISTORY
 def diff(old: Path, new: Path, data_dir: Path, as_of: str | None, history: Path | None) -> None:
     """How this week's suggestions would change going from rules OLD to rules NEW."""
-    from rules.explain import diff as render
+    from agent.explain import diff as render
 
     day = _as_of(as_of)
-    before = _outcome(old, data_dir, day, history)
-    after = _outcome(new, data_dir, day, history)
+    before = _dry_run(old, data_dir, day, history)
+    after = _dry_run(new, data_dir, day, history)
     click.echo(render(before, after), nl=False)

@@ -187,7 +187,7 @@ def _import_everything() -> None:
     import scipy.stats  # noqa: F401
 
     import agent.drift
-    import agent.local  # noqa: F401
+    import agent.dryrun  # noqa: F401
     import connectors.files.calendar
     import connectors.files.mail
     import connectors.files.people  # noqa: F401

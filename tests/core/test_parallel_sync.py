@@ -59,14 +59,14 @@ def test_parallel_and_sequential_sync_agree(tmp_path: Path) -> None:
 
 
 def test_problems_found_in_workers_are_reported(tmp_path: Path) -> None:
-    from agent.local import analyse_directory
+    from agent.dryrun import dry_run
 
     data = tmp_path / "data"
     generate(data, people=40, weeks=14, seed=4, as_of=AS_OF)
     with open(data / "events.jsonl", "a") as handle:
         handle.write('{"id": "x", "start": "2026-11-02T10:00:00", "organizer": 7}\n')
     lines = (data / "events.jsonl").read_text().count("\n")
-    result = analyse_directory(data, Rules(), AS_OF)
+    result = dry_run(data, Rules(), AS_OF)
     assert any(f"events.jsonl:{lines}:" in p for p in result.problems), result.problems
 
 

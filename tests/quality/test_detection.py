@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.local import analyse_directory
+from agent.dryrun import dry_run
 from connectors.demo import generate
 from rules.model import Rules
 
@@ -24,7 +24,7 @@ SIZE = {"people": 160, "weeks": 34}
 def flagged(tmp: Path, seed: int, drift: bool) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
     out = tmp / f"org-{seed}-{drift}"
     truth = generate(out, seed=seed, drift=drift, as_of=AS_OF, **SIZE)
-    result = analyse_directory(out, Rules(), AS_OF)
+    result = dry_run(out, Rules(), AS_OF)
     found = {frozenset(pair) for pair in result.analysis.drifting}
     return found, {frozenset(pair) for pair in truth.drifting_pairs}
 

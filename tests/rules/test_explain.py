@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from agent.cli import main
 from rules.loader import load_rules_text
-from rules.whatif import simulate
+from agent.dryrun import dry_run
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 DATA = GOLDEN / "defaults" / "data"
@@ -96,12 +97,41 @@ def test_check_with_data_directory() -> None:
 
 def test_whatif_leaves_the_data_directory_alone() -> None:
     before = sorted(p.name for p in DATA.iterdir())
-    simulate(load_rules_text("meetings:\n  mode: invite\n", "r.yaml"), DATA, dt.date(2024, 6, 3))
+    dry_run(DATA, load_rules_text("meetings:\n  mode: invite\n", "r.yaml"), dt.date(2024, 6, 3))
     assert sorted(p.name for p in DATA.iterdir()) == before
 
 
 def test_circle_and_pair_together_respect_the_weekly_cap() -> None:
     rules = load_rules_text("extends: leadership-peers\npairing:\n  circles:\n    size: 4\n", "r.yaml")
-    outcome = simulate(rules, DATA, dt.date(2024, 6, 3))
+    outcome = dry_run(DATA, rules, dt.date(2024, 6, 3))
     counts = Counter(e for item in outcome.plans for e in item.suggestion.emails)
     assert max(counts.values()) <= rules.pairing.per_person_per_week, counts
+
+
+def _skipped(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if line.strip().startswith("skipped ")]
+
+
+def test_explain_and_analyze_report_the_same_skipped_input(tmp_path: Path) -> None:
+    """One dry run behind both: a bad person, event and message are named by each, alike."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    with open(data / "people.csv", "a") as handle:
+        handle.write("not-an-address,Nobody,Legal,Clerk,1,,Europe/London\n")
+    with open(data / "events.jsonl", "a") as handle:
+        handle.write('{"id": "x", "start": "2024-05-01T10:00:00+00:00", "organizer": 7}\n')
+    (data / "messages.jsonl").write_text(
+        '{"id": "m1", "date": "2024-05-02T09:00:00+00:00", "from": "ann@example.com", '
+        '"to": ["ben@example.com"]}\n{"id": "m2", "date": "yesterday"}\n')
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("")
+    code, explained = run("rules", "explain", str(rules), "--data", str(data), "--as-of", AS_OF)
+    assert code == 0, explained
+    analyzed = CliRunner().invoke(main, ["analyze", "--data", str(data), "--as-of", AS_OF])
+    assert analyzed.exit_code == 0, analyzed.output
+    skipped = _skipped(explained)
+    assert skipped == _skipped(analyzed.stderr)
+    assert [line.split(":")[0] for line in skipped] == [
+        f"skipped {data / 'people.csv'}", f"skipped {data / 'events.jsonl'}",
+        f"skipped {data / 'messages.jsonl'}"]
+    assert "Data: 12 people in 4 departments, " in explained

@@ -1,6 +1,6 @@
 """Plain-text accounts of what rules do: ``rules explain`` and ``rules diff``.
 
-Everything here is pure: an :class:`rules.whatif.Outcome` in, lines of text
+Everything here is pure: an :class:`agent.dryrun.DryRun` in, lines of text
 out, in a stable order so the golden tests can compare them exactly.
 """
 
@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from agent.digest import DigestInput, compose, team_of
+from agent.dryrun import DryRun, problem_lines
+from agent.holds import render_text
 from agent.ledger import week_start
 from agent.matcher import has_room, in_cooldown
 from agent.pipeline import Planned
@@ -20,7 +22,6 @@ from agent.slots import could_meet
 from agent.store import SuggestionRecord
 from connectors.base import HoldMode, Person
 from rules.model import WEEKDAYS, Rules, _format_duration
-from rules.whatif import Outcome
 
 _MODES = {
     HoldMode.SUGGEST: "suggest: suggestions go into the digests only, nothing is put on calendars",
@@ -33,7 +34,7 @@ def _who(person: Person) -> str:
     return f"{person.email} ({person.department}, level {person.level if person.level is not None else '?'})"
 
 
-def _seam_line(a: str, b: str, outcome: Outcome) -> str:
+def _seam_line(a: str, b: str, outcome: DryRun) -> str:
     seams = outcome.rules.seams
     if a in seams.ignore_departments or b in seams.ignore_departments:
         named = a if a in seams.ignore_departments else b
@@ -44,16 +45,14 @@ def _seam_line(a: str, b: str, outcome: Outcome) -> str:
         if set(seam.departments) == {a, b}:
             status = "FLAGGED    " if seam.drifting else "not flagged"
             return f"{status}  {a} / {b}: {seam.reason} [rule: {seam.rule}]"
-    rule = seams.rule_for(a, b)
-    floor = rule.min_volume if rule and rule.min_volume is not None else seams.min_volume
-    where = f"seams.pairs {a} / {b}" if rule and rule.min_volume is not None else "seams (defaults)"
+    floor, where = seams.min_volume_for(a, b), seams.source_of(a, b, "min_volume")
     volume = outcome.analysis.too_thin.get((a, b), outcome.analysis.too_thin.get((b, a)))
     had = f" ({volume:.1f})" if volume is not None else ""
     return (f"not judged   {a} / {b}: baseline contact{had} below min_volume {floor:g} "
             f"[rule: {where}]")
 
 
-def seam_lines(outcome: Outcome) -> list[str]:
+def seam_lines(outcome: DryRun) -> list[str]:
     departments = outcome.org.departments
     first = week_start(outcome.analysis.first_week)
     last = week_start(outcome.analysis.last_week) + dt.timedelta(days=6)
@@ -66,7 +65,7 @@ def seam_lines(outcome: Outcome) -> list[str]:
     return lines
 
 
-def exclusion_lines(outcome: Outcome) -> list[str]:
+def exclusion_lines(outcome: DryRun) -> list[str]:
     lines = ["People left out"]
     for email, reason in sorted(outcome.excluded.items()):
         lines.append(f"  {_who(outcome.org.people[email])}: {reason}")
@@ -103,7 +102,7 @@ def _slot_text(item: Planned, rules: Rules) -> str:
     return f"slot {start:%a %Y-%m-%d %H:%M}-{item.slot.end:%H:%M} UTC ({local})"
 
 
-def suggestion_lines(outcome: Outcome) -> list[str]:
+def suggestion_lines(outcome: DryRun) -> list[str]:
     rules = outcome.rules
     lines = [f"Suggestions this week ({len(outcome.plans)}; caps: per_person_per_week "
              f"{rules.pairing.per_person_per_week}, per_person_per_month "
@@ -122,7 +121,7 @@ def suggestion_lines(outcome: Outcome) -> list[str]:
     return lines
 
 
-def _quiet_seams(outcome: Outcome) -> list[str]:
+def _quiet_seams(outcome: DryRun) -> list[str]:
     """Flagged seams that got no suggestion, with who was available on each side."""
     lines = []
     suggested = {s.suggestion.seam for s in outcome.plans if s.suggestion.seam}
@@ -147,7 +146,7 @@ def _quiet_seams(outcome: Outcome) -> list[str]:
     return lines
 
 
-def _cooldown_lines(outcome: Outcome) -> list[str]:
+def _cooldown_lines(outcome: DryRun) -> list[str]:
     lines = []
     pairing = outcome.rules.pairing
     for pair, last in sorted(outcome.history.last_paired.items(), key=lambda kv: sorted(kv[0])):
@@ -159,7 +158,7 @@ def _cooldown_lines(outcome: Outcome) -> list[str]:
     return lines
 
 
-def meeting_lines(outcome: Outcome) -> list[str]:
+def meeting_lines(outcome: DryRun) -> list[str]:
     meetings = outcome.rules.meetings
     days = [WEEKDAYS[d] for d in meetings.days if d not in meetings.no_meeting_days]
     lines = [
@@ -173,13 +172,11 @@ def meeting_lines(outcome: Outcome) -> list[str]:
         lines.append("  no-meeting days: " + ", ".join(WEEKDAYS[d] for d in meetings.no_meeting_days))
     first = next((p for p in outcome.plans if p.suggestion.reason != "peer-circle"), None)
     if first is not None:
-        from agent.holds import render_text
-
         lines.append(f"  title of suggestion 1: {render_text(meetings.title, first.suggestion, meetings)}")
     return lines
 
 
-def _records(outcome: Outcome) -> list[tuple[SuggestionRecord, tuple[str, ...]]]:
+def _records(outcome: DryRun) -> list[tuple[SuggestionRecord, tuple[str, ...]]]:
     status = "suggested" if outcome.rules.meetings.mode is HoldMode.SUGGEST else "placed"
     out: list[tuple[SuggestionRecord, tuple[str, ...]]] = []
     for item in outcome.plans:
@@ -195,7 +192,7 @@ def _records(outcome: Outcome) -> list[tuple[SuggestionRecord, tuple[str, ...]]]
     return out
 
 
-def digest_lines(outcome: Outcome) -> list[str]:
+def digest_lines(outcome: DryRun) -> list[str]:
     rules = outcome.rules
     digests = rules.digests
     data = DigestInput(outcome.as_of, outcome.org.people, outcome.analysis.seams,
@@ -221,7 +218,7 @@ def digest_lines(outcome: Outcome) -> list[str]:
     return lines
 
 
-def privacy_lines(outcome: Outcome) -> list[str]:
+def privacy_lines(outcome: DryRun) -> list[str]:
     privacy = outcome.rules.privacy
     k = privacy.min_group_size
     people = outcome.org.people
@@ -241,7 +238,7 @@ def privacy_lines(outcome: Outcome) -> list[str]:
     return lines
 
 
-def explain(outcome: Outcome, source: str) -> str:
+def explain(outcome: DryRun, source: str) -> str:
     rules = outcome.rules
     base = f"extends {rules.extends}" if rules.extends else "built-in defaults underneath"
     head = [
@@ -249,6 +246,8 @@ def explain(outcome: Outcome, source: str) -> str:
         f"Data: {len(outcome.org.people)} people in {len(outcome.org.departments)} departments, "
         f"{outcome.interactions} interactions read",
     ]
+    # the same lines, from the same list, as `analyze` prints
+    head += [f"  {line}" for line in problem_lines(outcome.problems)]
     blocks = [head, seam_lines(outcome), exclusion_lines(outcome), suggestion_lines(outcome),
               meeting_lines(outcome), digest_lines(outcome), privacy_lines(outcome)]
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"
@@ -274,7 +273,7 @@ def _set_changes(title: str, old: Iterable[str], new: Iterable[str]) -> list[str
     return [title, *lines] if lines else []
 
 
-def diff(old: Outcome, new: Outcome) -> str:
+def diff(old: DryRun, new: DryRun) -> str:
     """How suggestions (and the seams and exclusions behind them) change from OLD to NEW."""
     lines: list[str] = [f"As of {new.as_of}: {len(old.plans)} suggestion(s) before, "
                         f"{len(new.plans)} after"]
