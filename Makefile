@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck imports unit bench clean deploy-tools
+.PHONY: demo test lint typecheck imports unit bench clean deploy-tools dovecot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,12 @@ deploy-tools:
 	@command -v systemd-analyze >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd)
 
-unit: $(TEST_STAMP) deploy-tools
+# tests/imap and tests/caldav run a real Dovecot (Debian's dovecot-imapd); CI fails without it
+dovecot:
+	@command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd)
+
+unit: $(TEST_STAMP) deploy-tools dovecot
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
