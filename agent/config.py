@@ -105,11 +105,19 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         if smtp_updates:
             updates["digest"] = config.digest.model_copy(
                 update={"smtp": smtp.model_copy(update=smtp_updates)})
-    for name in ("path", "outbox", "credentials_file", "client_secret_file", "certificate_file",
-                 "token_file", "ca_bundle", "send_credentials_file"):
+    names = ("path", "outbox", "credentials_file", "client_secret_file", "certificate_file",
+             "token_file", "ca_bundle", "send_credentials_file", "people", "password_file",
+             "accounts_file")
+    for name in names:
         value = getattr(config.source, name, None)
         if isinstance(value, Path) and not value.is_absolute():
             source_updates[name] = base / value
+    nested = getattr(config.source, "imap", None)  # the IMAP section beside a CalDAV source
+    if isinstance(nested, BaseModel):
+        fixed = {n: base / v for n in names
+                 if isinstance(v := getattr(nested, n, None), Path) and not v.is_absolute()}
+        if fixed:
+            source_updates["imap"] = nested.model_copy(update=fixed)
     if source_updates:
         updates["source"] = config.source.model_copy(update=source_updates)
     return config.model_copy(update=updates) if updates else config
