@@ -179,8 +179,9 @@ class Daemon:
             self.failures[name] = self.failures.get(name, 0) + 1
             m.runs.labels(name, "error").inc()
             fields["error"] = outcome.error
-            log.error("%s failed after %.1f s: %s; next try %s", name, took, outcome.error,
-                      _when(fields["next_run"]), extra={"fields": fields})
+            log.error("%s failed after %.1f s: %s; next try %s", name, took,
+                      (outcome.error or "").rstrip("."), _when(fields["next_run"]),
+                      extra={"fields": fields})
             return
         self.failures[name] = 0
         m.runs.labels(name, "ok").inc()

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from agent.config import Config
 from agent.engine import Engine, open_engine
+from agent.store import TinyStore
 from connectors.common.clock import Clock, system_clock
 
 log = logging.getLogger(__name__)
@@ -119,4 +120,6 @@ def run_job(name: str, config: Config, clock: Clock = system_clock) -> Summary:
         engine.store.set_meta(LAST_RUN.format(name), engine.clock().isoformat())
     summary["holds"] = holds_by_state(engine)
     summary["rules_errors"] = len(engine.rules_source.errors)
+    if isinstance(engine.store, TinyStore):
+        engine.store.checkpoint()  # the job ended well: this state is the one to go back to
     return summary

@@ -57,6 +57,7 @@ class StateDamaged(ConfigError):
 
     def __init__(self, path: Path, problem: str, remedy: str | None = None) -> None:
         self.path = path
+        self.problem = problem
         super().__init__(f"the state file {path} {problem}. " + (remedy or _restore_hint(path)))
 
 
@@ -284,6 +285,15 @@ class TinyStore:
                               f"this version reads {SCHEMA_VERSION}")
         if raw is not None:
             keep_last_good(self.path, raw)
+
+    def checkpoint(self) -> None:
+        """Keep the state as it is now as the last good copy (after a job ended well)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        validate_state(self.path, raw)
+        keep_last_good(self.path, raw)
 
     def _check_present(self, directory: Path) -> bytes | None:
         """The state's bytes, validated; a missing store beside a ledger is refused, because

@@ -1,0 +1,187 @@
+"""``bridgework doctor``: check every state file, and with ``repair`` restore what can be.
+
+What each file is and how it comes back:
+
+- ``state.json`` (cursors, suggestions, digests sent): the copy that last
+  loaded cleanly is kept as ``state.json.last-good``; repair puts it back and
+  keeps the damaged file beside it. Digests recorded since that copy may be
+  in doubt, never resent blindly (the digest step marks a send before it).
+- ``ledger/`` (weekly pseudonymised contact): repair moves the whole ledger
+  aside and clears the sync cursors, so the next sync rebuilds it from the
+  sources; interactions are counted by digest, so nothing is counted twice.
+- ``rules.last-good.json``: repair removes it; the next good rules file
+  writes it again.
+- ``secret.key`` (when generated): cannot be rebuilt. Without it every
+  pseudonym changes, so doctor says so and repairs nothing there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from agent.config import Config
+from agent.store import StateDamaged, TinyStore, last_good_path, validate_state
+from connectors.common.clock import Clock, system_clock
+from connectors.common.fileio import write_private
+from rules.model import Rules
+
+
+@dataclass
+class Finding:
+    path: Path
+    problem: str
+    repair: str | None = None  # what --repair does about it; None: nothing can be done here
+    repaired: bool = False
+
+
+@dataclass
+class Checkup:
+    findings: list[Finding] = field(default_factory=list)
+    checked: list[Path] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return all(f.repaired for f in self.findings)
+
+
+def _ledger_problems(ledger: Path) -> list[tuple[Path, str]]:
+    """Every damaged ledger file, read the way the ledger reads it."""
+    import numpy as np
+
+    problems: list[tuple[Path, str]] = []
+    people: list[object] | None = []  # None: unreadable, so week files cannot be checked against it
+    for name, kind in (("meta.json", dict), ("people.json", list), ("pending.json", dict)):
+        path = ledger / name
+        if not path.exists():
+            continue
+        try:
+            value = json.loads(path.read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append((path, f"not valid JSON ({exc})"))
+            people = None if name == "people.json" else people
+            continue
+        if not isinstance(value, kind):
+            problems.append((path, f"holds a {type(value).__name__}, not a {kind.__name__}"))
+            people = None if name == "people.json" else people
+        elif isinstance(value, list):
+            people = value
+    for path in sorted(ledger.glob("week-*.npz")):
+        try:
+            with np.load(path) as data:
+                a, b = data["a"], data["b"]
+                sizes = {a.size, b.size, data["weight"].size}
+                seen_ok = data["seen"].ndim == 1
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            problems.append((path, f"cannot be read ({type(exc).__name__}: {exc})"))
+            continue
+        if len(sizes) != 1 or not seen_ok:
+            problems.append((path, "its arrays do not fit together"))
+        elif people is not None and a.size and max(int(a.max()), int(b.max())) >= len(people):
+            problems.append((path, "names people that people.json does not list"))
+    return problems
+
+
+def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> Checkup:
+    """Check the store directory's files; with ``repair``, restore what can be restored."""
+    store_dir = config.store.path
+    stamp = clock().strftime("%Y%m%dT%H%M%S")
+    result = Checkup()
+    ledger = store_dir / "ledger"
+
+    state = store_dir / TinyStore.FILE
+    result.checked.append(state)
+    try:
+        if state.exists():
+            validate_state(state, state.read_bytes())
+        elif ledger.is_dir() and any(ledger.glob("week-*.npz")):
+            raise StateDamaged(state, "is missing, but the ledger beside it holds data")
+    except StateDamaged as exc:
+        backup = last_good_path(state)
+        usable = backup.exists()
+        if usable:
+            try:
+                validate_state(backup, backup.read_bytes())
+            except StateDamaged:
+                usable = False
+        finding = Finding(state, exc.problem,
+                          f"restore {backup.name}" if usable else None)
+        if repair and usable:
+            if state.exists():
+                state.rename(state.with_name(f"{state.name}.damaged-{stamp}"))
+            write_private(state, backup.read_bytes())
+            finding.repaired = True
+        result.findings.append(finding)
+
+    if ledger.is_dir():
+        result.checked.append(ledger)
+        problems = _ledger_problems(ledger)
+        for path, problem in problems:
+            result.findings.append(Finding(path, problem, "move the ledger aside and rebuild it "
+                                                          "from the sources at the next sync"))
+        if repair and problems and state.exists():
+            try:
+                store = TinyStore(store_dir)
+            except StateDamaged:
+                store = None  # the store itself is beyond repair: leave the ledger as it is
+            if store is not None:
+                ledger.rename(ledger.with_name(f"ledger.damaged-{stamp}"))
+                store.db.table("cursors").truncate()  # every source is read again, counted once
+                store.close()
+                for finding in result.findings[-len(problems):]:
+                    finding.repaired = True
+
+    rules_copy = store_dir / "rules.last-good.json"
+    if rules_copy.exists():
+        result.checked.append(rules_copy)
+        try:
+            Rules.model_validate_json(rules_copy.read_bytes())
+        except (ValidationError, ValueError) as exc:
+            finding = Finding(rules_copy, f"is not a readable copy of rules ({type(exc).__name__})",
+                              "remove it: the next good rules file writes it again")
+            if repair:
+                rules_copy.unlink()
+                finding.repaired = True
+            result.findings.append(finding)
+
+    generated = store_dir / "secret.key"
+    if _uses_generated_key(config):
+        result.checked.append(generated)
+        if not generated.exists() and ledger.is_dir() and any(ledger.glob("week-*.npz")):
+            result.findings.append(Finding(generated, "is missing, yet a ledger was written with it"))
+        elif generated.exists():
+            try:
+                text = generated.read_bytes().decode().strip()
+            except UnicodeDecodeError:
+                text = ""
+            if len(text) < 16:
+                result.findings.append(Finding(generated, "is damaged (not a key of 16 or more "
+                                                          "characters); restore it from a backup"))
+    return result
+
+
+def _uses_generated_key(config: Config) -> bool:
+    s = config.secret
+    return (not os.environ.get(s.key_env) and "key_env" not in s.model_fields_set
+            and s.credential is None and s.key_file is None)
+
+
+def describe(result: Checkup, repair: bool) -> list[str]:
+    lines = []
+    for f in result.findings:
+        if f.repaired:
+            lines.append(f"repaired {f.path}: {f.problem} ({f.repair})")
+        elif f.repair:
+            lines.append(f"damaged {f.path}: {f.problem}; `bridgework doctor --repair` will {f.repair}"
+                         if not repair else f"not repaired {f.path}: {f.problem}")
+        else:
+            lines.append(f"damaged {f.path}: {f.problem}; this cannot be repaired here")
+    if not result.findings:
+        lines.append(f"all {len(result.checked)} state files are sound")
+    return lines
+
