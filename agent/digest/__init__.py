@@ -53,10 +53,9 @@ def person_digest(person: Person, data: DigestInput, names: Names | None = None)
                            data.sender)
 
 
-def manager_digest(manager: Person, data: DigestInput,
-                   names: Names | None = None) -> OutgoingMessage | None:
+def manager_digest(manager: Person, data: DigestInput) -> OutgoingMessage | None:
     label = week_label(data.today)
-    view = manager_view(manager, data, names or Names(data.people.values()), label)
+    view = manager_view(manager, data, label)
     if view is None:
         return None
     subject = f"Your team across departments ({label})"
@@ -92,7 +91,7 @@ def compose(data: DigestInput) -> list[OutgoingMessage]:
             if message:
                 out.append(message)
         if "manager" in audiences and email in managers:
-            message = manager_digest(person, data, names)
+            message = manager_digest(person, data)
             if message:
                 out.append(message)
     if "admin" in audiences:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from agent.digest.charts import Bar, week_bars
 from agent.digest.inputs import DigestInput
-from agent.digest.names import Names
 from agent.digest.outcomes import Funnel, funnel
 from connectors.base import Person
 
 #: A team's contact with a department counts as thinned below this change.
 THINNED = -0.2
+#: Contact (hours a week, team total) a department needs before to be judged at all.
+MIN_WEEKLY = 0.25
 
 
 def team_of(manager: str, people: Mapping[str, Person]) -> list[str]:
@@ -49,7 +50,6 @@ class TeamSeam:
 @dataclass
 class ManagerView:
     person: Person
-    first: str
     week: str
     team_size: int
     k: int
@@ -63,14 +63,14 @@ class ManagerView:
     funnel: Funnel | None = None
 
 
-def manager_view(manager: Person, data: DigestInput, names: Names, week: str) -> ManagerView | None:
+def manager_view(manager: Person, data: DigestInput, week: str) -> ManagerView | None:
     team = team_of(manager.email, data.people)
     if not team:
         return None
     k = data.rules.privacy.min_group_size
     trends = [data.trends[e] for e in team if e in data.trends]
     shown = len(team) >= k and len(trends) >= k
-    view = ManagerView(manager, names.short(manager), week, len(team), k, shown)
+    view = ManagerView(manager, week, len(team), k, shown)
     if not shown:
         return view
     view.lately = sum(t.cross_recent for t in trends) / len(trends)
@@ -83,8 +83,8 @@ def manager_view(manager: Person, data: DigestInput, names: Names, week: str) ->
                               data.contact.recent_weeks, view.usual)
         own = manager.department
         for dept, (lately, before) in data.contact.with_departments(team, own).items():
-            if sizes[dept] < k or before <= 0:
-                continue
+            if sizes[dept] < k or before < MIN_WEEKLY:
+                continue  # too little contact before for a change to mean anything
             change = lately / before - 1
             if change <= THINNED:
                 view.thinned.append(TeamSeam(dept, before, lately, round(change * 100)))

@@ -52,7 +52,6 @@ class Links:
 @dataclass
 class PersonView:
     person: Person
-    first: str
     department: str
     week: str
     zone: str
@@ -157,7 +156,7 @@ def person_view(person: Person, data: DigestInput, names: Names, week: str) -> P
             ties.append(Tie(names.full(data.people[other]), data.people[other].department))
     if not conversations and not ties[:TIES]:
         return None
-    view = PersonView(person, names.short(person), person.department, week,
+    view = PersonView(person, person.department, week,
                       zone_label(now, person.timezone), conversations=conversations, met_lately=met,
                       ties=ties[:TIES], prompts=list(data.rules.meetings.prompts)[:3])
     trend = data.trends.get(person.email)

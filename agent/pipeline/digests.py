@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 #: Store meta keys for connector health, per source.
 _SYNCED, _FAILED = "health.{}.last_sync", "health.{}.error"
-_SOURCES = ("directory", "calendar", "mail", "sender")
+_SOURCES = ("directory", "calendar", "mail")
 
 
 @dataclass
