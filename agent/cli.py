@@ -103,21 +103,24 @@ def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: 
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The configuration file.")
 @click.option("--once", is_flag=True, help="Run one full cycle and exit (else run as a daemon).")
-def run(config_path: str, once: bool) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="The daemon's log lines: readable text, or one JSON object a line.")
+def run(config_path: str, once: bool, log_format: str) -> None:
     """Sync, analyse, suggest, place and look after holds, send digests."""
     from agent.config import load_config
-    from agent.engine import open_engine
     from agent.store import lock_store
 
     config = load_config(Path(config_path))
+    if not once:
+        from agent.daemon import serve
+
+        serve(config, "json" if log_format == "json" else "text")  # it takes the lock itself
+        return
+    from agent.engine import open_engine
+
     logging.getLogger().setLevel(min(logging.getLogger().level, getattr(logging, config.log_level)))
     with lock_store(config.store.path):
         engine = open_engine(config)
-        if not once:
-            from agent.daemon import serve
-
-            serve(engine, config)
-            return
         console = Console(stderr=True)
         engine.parallel = True  # one command, one cycle: the spinner's thread only draws
         with console.status("running one cycle") as status:
