@@ -33,7 +33,8 @@ def _binary() -> str | None:
 
 
 class Dovecot:
-    def __init__(self, users: Mapping[str, str]) -> None:
+    def __init__(self, users: Mapping[str, str], *, special_use: bool = True) -> None:
+        self.special_use = special_use
         binary = _binary()
         if binary is None:
             unavailable("dovecot is not installed (make test installs Debian's dovecot-imapd)")
@@ -86,10 +87,7 @@ mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = create
-  }}
+{self._sent_box()}
 }}
 passdb {{
   driver = passwd-file
@@ -127,6 +125,11 @@ service stats {{
   }}
 }}
 """)
+
+    def _sent_box(self) -> str:
+        if not self.special_use:  # a server that marks no folder \Sent
+            return ""
+        return "  mailbox Sent {\n    special_use = \\Sent\n    auto = create\n  }"
 
     def _logs_in(self) -> bool:
         with IMAPClient("127.0.0.1", self.port, ssl=False, timeout=2) as client:
