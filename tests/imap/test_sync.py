@@ -153,7 +153,7 @@ def test_per_person_sign_in_skips_who_is_refused_and_names_it(
     assert [i.id for i in found] == ["<a@x>"]
     assert "refused the sign-in for linus@example.org" in caplog.text
     assert "wrong-password" not in caplog.text
-    with pytest.raises(PermissionMissing, match="linus@example.org"):
+    with pytest.raises(PermissionMissing, match=r"linus@example\.org"):
         sync(mail, [LINUS], {})
 
 
