@@ -214,17 +214,10 @@ def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> N
                   "that places these holds.")
 
 
-@main.group()
-def connect() -> None:
-    """Check the connection to Google Workspace or Microsoft 365."""
-
-
 def _register() -> None:
-    from connectors.google.cli import command as google_command
-    from connectors.microsoft.cli import command as microsoft_command
+    from agent.cli_connect import connect
 
-    connect.add_command(google_command)
-    connect.add_command(microsoft_command)
+    main.add_command(connect)
     from agent.cli_ops import doctor
 
     main.add_command(doctor)
