@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
-from rules.loader import load_rules_text
 from agent.dryrun import dry_run
+from rules.loader import load_rules_text
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 DATA = GOLDEN / "defaults" / "data"
