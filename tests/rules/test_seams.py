@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from agent.dryrun import dry_run
 from connectors.common.errors import RulesError
 from rules.loader import load_rules_text
 from rules.model import Rules, Seams, Window
@@ -78,3 +81,12 @@ def test_accepted_rules_keep_every_week_any_pair_reads(
         return
     assert rules.seams.window_for("B", "A").weeks == read <= retention
     assert rules.seams.longest_window() == max(read, recent + baseline) <= retention
+
+
+def test_analysis_reads_the_resolved_longest_window() -> None:
+    """What validation counts is what analysis reads: 26 recent + 26 default baseline weeks."""
+    data = Path(__file__).resolve().parent.parent / "golden" / "defaults" / "data"
+    rules = load_rules_text("seams:\n  pairs:\n    - departments: [Legal, Trading]\n"
+                            "      recent_weeks: 26\nprivacy:\n  retention_weeks: 52\n", "r.yaml")
+    analysis = dry_run(data, rules, dt.date(2024, 6, 3)).analysis
+    assert analysis.last_week - analysis.first_week + 1 == 52 == rules.seams.longest_window()
