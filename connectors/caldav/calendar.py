@@ -163,12 +163,12 @@ class CalDavCalendar(Calendar):
         try:
             home = self._home(person.email, old.home)
         except DavError as exc:
-            if exc.status in (404, 410) or isinstance(exc, Refused):
-                if isinstance(exc, Refused):
-                    raise
-                self.problems.report(self.settings.url, person.email, f"no calendar home ({exc})")
-                return None
-            raise
+            if isinstance(exc, Refused) or exc.status is None:
+                raise  # refused (counted by read) or no answer at all (the server is down)
+            # the server answered, but not for this person: the others are still read
+            self.problems.report(self.settings.url, person.email,
+                                 f"calendars skipped this cycle: {exc.message}")
+            return None
         now = self._clock()
         lo = now - dt.timedelta(days=self.settings.history_days)
         hi = now + dt.timedelta(days=self.settings.lookahead_days)

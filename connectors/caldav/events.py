@@ -182,6 +182,9 @@ def occurrences(cal: icalendar.Calendar, owner: str, zone: ZoneInfo, lo: dt.date
         if any(True for _ in cal.walk("VEVENT")):
             raise BadObject("an event has no UID")
         return
+    # a single event keeps one id when it is moved; only series name occurrences by time
+    series = any(e.get(name) is not None for e in cal.walk("VEVENT")
+                 for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
     count = 0
     try:
         for event in recurring_ical_events.of(cal).after(lo):
@@ -195,7 +198,7 @@ def occurrences(cal: icalendar.Calendar, owner: str, zone: ZoneInfo, lo: dt.date
                 raise BadObject(f"more than {cap} occurrences in the window; the rest are skipped")
             end = _aware(_value(event, "DTEND"), zone)
             yield Occurrence(
-                occurrence_id(uid, _aware(_value(event, "RECURRENCE-ID"), zone)),
+                occurrence_id(uid, _aware(_value(event, "RECURRENCE-ID"), zone) if series else None),
                 start, end if end is not None and end >= start else start,
                 attendance(event, owner),
                 str(event.get("STATUS", "")).upper() == "CANCELLED",

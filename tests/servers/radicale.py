@@ -23,6 +23,12 @@ from tests.servers.common import free_port, unavailable, wait_until
 ADMIN, ADMIN_PASSWORD = "admin", "admin-secret"
 
 RIGHTS = """\
+[locked]
+# a calendar the admin may see listed but not read: one calendar that refuses
+user: admin
+collection: [^/]+/locked
+permissions: RW
+
 [admin]
 user: admin
 collection: .*
@@ -103,12 +109,14 @@ level = warning
         return base + name if name else base
 
     def request(self, method: str, href: str, body: str | bytes = "",
-                headers: Mapping[str, str] | None = None) -> requests.Response:
-        reply = self.session.request(method, self.url.rstrip("/") + href, data=body,
-                                     headers=dict(headers or {}), timeout=10)
-        return reply
+                headers: Mapping[str, str] | None = None, *,
+                as_user: str | None = None) -> requests.Response:
+        auth = (as_user, self.users[as_user]) if as_user else None
+        return self.session.request(method, self.url.rstrip("/") + href, data=body,
+                                    headers=dict(headers or {}), timeout=10, auth=auth)
 
-    def make_calendar(self, user: str, calendar: str = "calendar", name: str = "Calendar") -> str:
+    def make_calendar(self, user: str, calendar: str = "calendar", name: str = "Calendar", *,
+                      as_owner: bool = False) -> str:
         principal = self.request("MKCOL", f"/{quote(user, safe='@')}/")
         assert principal.status_code in (201, 405), principal.text  # 405: exists already
         body = f"""<?xml version="1.0" encoding="utf-8"?>
@@ -117,8 +125,8 @@ level = warning
  <C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
  </D:prop></D:set></C:mkcalendar>"""
         href = self.href(user, calendar)
-        reply = self.request("MKCALENDAR", href, body)
-        assert reply.status_code in (201, 405), reply.text  # 405: exists already
+        reply = self.request("MKCALENDAR", href, body, as_user=user if as_owner else None)
+        assert reply.status_code in (201, 405, 409), reply.text  # 405, 409: exists already
         return href
 
     def put(self, href: str, ics: str | bytes) -> requests.Response:
