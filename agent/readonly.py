@@ -22,60 +22,12 @@ from agent.config import Config, secret_key
 from agent.engine import Engine, RulesSource
 from agent.ledger import LedgerFiles
 from agent.pseudonym import Pseudonymiser
-from agent.store import MemoryStore, OptOutInbox, Store, SuggestionRecord, TinyStore
+from agent.store import OptOutInbox, TinyStore
 from connectors.base import Busy, Calendar, Hold, HoldMode, HoldState, Problems, Reader, SyncChunk
 from connectors.common.clock import Clock, system_clock
 from connectors.memory import MemorySender
 from connectors.registry import build_connectors
 from rules.model import Rules
-
-
-class OverlayStore:
-    """Reads the real store, keeps every write in memory."""
-
-    def __init__(self, base: Store | None) -> None:
-        self.base = base
-        self.mine = MemoryStore()
-        self._removed_opt_outs: set[str] = set()
-
-    def cursors(self) -> dict[str, str]:
-        return {**(self.base.cursors() if self.base else {}), **self.mine.cursors()}
-
-    def save_cursors(self, cursors: Mapping[str, str]) -> None:
-        self.mine.save_cursors(cursors)
-
-    def suggestions(self) -> list[SuggestionRecord]:
-        merged = {r.id: r for r in (self.base.suggestions() if self.base else [])}
-        merged.update({r.id: r for r in self.mine.suggestions()})
-        return list(merged.values())
-
-    def save_suggestion(self, record: SuggestionRecord) -> None:
-        self.mine.save_suggestion(record)
-
-    def digest_sent(self, key: str) -> bool:
-        return self.mine.digest_sent(key) or bool(self.base and self.base.digest_sent(key))
-
-    def mark_digest_sent(self, key: str, when: dt.datetime) -> None:
-        self.mine.mark_digest_sent(key, when)
-
-    def opt_outs(self) -> set[str]:
-        base = self.base.opt_outs() if self.base else set()
-        return (base - self._removed_opt_outs) | self.mine.opt_outs()
-
-    def add_opt_out(self, pseudonym: str) -> None:
-        self._removed_opt_outs.discard(pseudonym)
-        self.mine.add_opt_out(pseudonym)
-
-    def remove_opt_out(self, pseudonym: str) -> None:
-        self._removed_opt_outs.add(pseudonym)
-        self.mine.remove_opt_out(pseudonym)
-
-    def meta(self, key: str) -> str | None:
-        mine = self.mine.meta(key)
-        return mine if mine is not None else (self.base.meta(key) if self.base else None)
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.mine.set_meta(key, value)
 
 
 class ReadOnlyCalendar(Calendar):
@@ -147,7 +99,9 @@ def open_read_only_engine(config: Config, clock: Clock = system_clock) -> Engine
     store_dir = config.store.path
     scratch = Path(tempfile.mkdtemp(prefix="bridgework-dry-run-"))
     pseudonymiser = Pseudonymiser(_key(config))
-    base = TinyStore(store_dir) if (store_dir / "state.json").exists() else None
+    (scratch / "store").mkdir(mode=0o700)
+    if (store_dir / "state.json").exists():
+        shutil.copy2(store_dir / "state.json", scratch / "store" / "state.json")
     if (store_dir / "ledger").is_dir():
         shutil.copytree(store_dir / "ledger", scratch / "ledger")
     kept = store_dir / "rules.last-good.json"
@@ -157,12 +111,12 @@ def open_read_only_engine(config: Config, clock: Clock = system_clock) -> Engine
     if connectors.calendar is not None:
         connectors.calendar = ReadOnlyCalendar(connectors.calendar)
     connectors.sender = MemorySender()
-    engine = Engine(connectors, OverlayStore(base), LedgerFiles(scratch / "ledger", pseudonymiser,
+    engine = Engine(connectors, TinyStore(scratch / "store"), LedgerFiles(scratch / "ledger", pseudonymiser,
                                                                  Rules().signals),
                     pseudonymiser, RulesSource(config.rules, scratch / kept.name), clock,
                     sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
                     opt_out_address=config.digest.opt_out_address)
     if (store_dir / OptOutInbox.FILE).exists():
-        engine.inbox = OptOutInbox(store_dir)  # only read: the offset it keeps goes to the overlay
+        engine.inbox = OptOutInbox(store_dir)  # only read: the offset it keeps goes to the copy
     weakref.finalize(engine, shutil.rmtree, scratch, ignore_errors=True)
     return engine
