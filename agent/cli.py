@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 
+from agent.cli_digest import digest as digest_group
 from agent.cli_rules import data_departments
 from agent.cli_rules import rules as rules_group
 from connectors.common.errors import BridgeworkError
@@ -103,14 +104,20 @@ def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: 
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The configuration file.")
 @click.option("--once", is_flag=True, help="Run one full cycle and exit (else run as a daemon).")
+@click.option("--dry-run", is_flag=True, help="With --once: run the whole cycle, write and send nothing.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="The daemon's log lines: readable text, or one JSON object a line.")
-def run(config_path: str, once: bool, log_format: str) -> None:
+def run(config_path: str, once: bool, dry_run: bool, log_format: str) -> None:
     """Sync, analyse, suggest, place and look after holds, send digests."""
     from agent.config import load_config
     from agent.store import lock_store
 
     config = load_config(Path(config_path))
+    if dry_run:
+        from agent.cli_digest import dry_run_cycle
+
+        dry_run_cycle(config, once, _print_cycle)
+        return
     if not once:
         from agent.daemon import serve
 
@@ -146,6 +153,11 @@ def _print_cycle(report: CycleReport) -> None:
     if report.upkeep.outcomes:
         console.print("upkeep: " + ", ".join(f"{k} {v}" for k, v in report.upkeep.outcomes.items()))
     console.print(f"digests sent: {report.digests_sent}")
+    if report.digests.held_back:
+        console.print(f"digests: {report.digests.held_back}")
+    if report.digests.in_doubt:
+        console.print(f"[yellow]{report.digests.in_doubt} digest(s) were interrupted while sending "
+                      "earlier and may have arrived; they are not sent again[/]")
     for line in report.rules_errors:
         console.print(f"[red]rules error (last good rules kept):[/] {line}")
 
@@ -222,6 +234,7 @@ def _register() -> None:
 
     main.add_command(doctor)
     main.add_command(rules_group)
+    main.add_command(digest_group)
 
 
 _register()
