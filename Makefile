@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck imports unit bench clean deploy-tools dovecot
+.PHONY: demo test lint typecheck imports unit bench clean chromium deploy-tools dovecot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,12 @@ dovecot:
 	@command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd)
 
-unit: $(TEST_STAMP) deploy-tools dovecot
+# tests/digest renders the digests in Debian's headless Chromium; CI fails without it
+chromium:
+	@test -x /usr/bin/chromium || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core)
+
+unit: $(TEST_STAMP) deploy-tools dovecot chromium
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
