@@ -11,6 +11,7 @@ from agent import pipeline
 from agent.ledger import LedgerFiles
 from agent.pseudonym import Pseudonymiser
 from agent.store import TinyStore
+from connectors.base import Mail, SyncChunk
 from connectors.demo import generate
 from connectors.registry import FilesSettings, build_connectors
 from rules.model import Rules
@@ -70,14 +71,12 @@ def test_problems_found_in_workers_are_reported(tmp_path: Path) -> None:
     assert any(f"events.jsonl:{lines}:" in p for p in result.problems), result.problems
 
 
-class Exploding:
+class Exploding(Mail):
     """A source that fails half-way, as a broken connector would."""
 
     parallel_safe = True
 
     def read(self, people, cursors):  # type: ignore[no-untyped-def]
-        from connectors.base import SyncChunk
-
         yield SyncChunk([], "exploding", "1")
         raise OSError("disk gone")
 
@@ -91,7 +90,7 @@ def test_a_failing_worker_stops_the_sync_and_keeps_no_cursor(tmp_path: Path) -> 
     generate(data, people=40, weeks=14, seed=5, as_of=AS_OF)
     pseudo = Pseudonymiser(b"parallel-test-key-0123456789")
     files = build_connectors(FilesSettings(type="files", path=data))
-    connectors = Connectors(files.directory, files.calendar, Exploding())  # type: ignore[arg-type]
+    connectors = Connectors(files.directory, files.calendar, Exploding())
     org = pipeline.load_org(connectors.directory.people(), pseudo)
     store = TinyStore(tmp_path / "store")
     ledger = LedgerFiles(tmp_path / "ledger", pseudo, Rules().signals)
@@ -127,7 +126,7 @@ def test_a_file_read_in_two_ranges_gives_the_same_ledger(tmp_path: Path) -> None
 ORPHAN_SCRIPT = """
 import datetime as dt, sys, time
 from pathlib import Path
-import agent.parallel
+import agent.pipeline.workers
 from agent import pipeline
 from agent.ledger import LedgerFiles
 from agent.pseudonym import Pseudonymiser
@@ -135,7 +134,7 @@ from agent.store import TinyStore, lock_store
 from connectors.registry import FilesSettings, build_connectors
 from rules.model import Rules
 
-agent.parallel.PART_PAIRS = 50  # many small parts: the readers soon wait on a full queue
+agent.pipeline.workers.PART_PAIRS = 50  # many small parts: the readers soon wait on a full queue
 data, state = Path(sys.argv[1]), Path(sys.argv[2])
 with lock_store(state):
     pseudo = Pseudonymiser(b"orphan-test-key-0123456789")
