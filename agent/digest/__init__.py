@@ -41,27 +41,26 @@ def _common(data: DigestInput) -> dict[str, object]:
             "pause_weeks": PAUSE_WEEKS}
 
 
+def _message(audience: str, to: str, subject: str, view: object, data: DigestInput) -> OutgoingMessage:
+    label = week_label(data.today)
+    subject = f"{subject} ({label})"
+    text, html = render(audience, v=view, subject=subject, **_common(data))
+    return OutgoingMessage(f"{audience}/{label}/{to}", to, subject, text, html, data.sender)
+
+
 def person_digest(person: Person, data: DigestInput, names: Names | None = None) -> OutgoingMessage | None:
     """Only people with something to act on get one."""
-    label = week_label(data.today)
-    view = person_view(person, data, names or Names(data.people.values()), label)
+    view = person_view(person, data, names or Names(data.people.values()), week_label(data.today))
     if view is None:
         return None
-    subject = f"Your week across departments ({label})"
-    text, html = render("person", v=view, subject=subject, **_common(data))
-    return OutgoingMessage(f"person/{label}/{person.email}", person.email, subject, text, html,
-                           data.sender)
+    return _message("person", person.email, "Your week across departments", view, data)
 
 
 def manager_digest(manager: Person, data: DigestInput) -> OutgoingMessage | None:
-    label = week_label(data.today)
-    view = manager_view(manager, data, label)
+    view = manager_view(manager, data, week_label(data.today))
     if view is None:
         return None
-    subject = f"Your team across departments ({label})"
-    text, html = render("manager", v=view, subject=subject, **_common(data))
-    return OutgoingMessage(f"manager/{label}/{manager.email}", manager.email, subject, text, html,
-                           data.sender)
+    return _message("manager", manager.email, "Your team across departments", view, data)
 
 
 def admin_digest(admin: str, data: DigestInput) -> OutgoingMessage:

@@ -7,7 +7,6 @@ import datetime as dt
 import email
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -24,6 +23,7 @@ from agent.engine import open_engine
 from agent.store import lock_store
 from connectors.demo import generate
 from rules.model import WEEKDAYS
+from tests.core.test_smtp import free_port
 
 BRIDGEWORK = Path(sys.executable).parent / "bridgework"
 
@@ -47,15 +47,9 @@ class Inbox:
         return Counter(str(m["Message-ID"]) for m in self.messages)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), _free_port()
+    inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
