@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -108,7 +108,8 @@ class Daemon:
         self.config = config
         self.metrics = Metrics()
         self.lock = threading.Lock()
-        self.scheduler = BlockingScheduler(timezone=ZoneInfo(config.timezone))
+        self.scheduler = BackgroundScheduler(timezone=ZoneInfo(config.timezone))
+        self._stopped = threading.Event()
         self.failures: dict[str, int] = {}
         self.last_sync: float | None = None
         self.stopping = False
@@ -277,8 +278,7 @@ class Daemon:
         if child is not None and child.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGTERM)
-        with contextlib.suppress(Exception):
-            self.scheduler.shutdown(wait=False)
+        self._stopped.set()  # the main thread shuts the scheduler down: no race with its start
 
     def run(self) -> None:
         from agent.store import lock_store
@@ -294,11 +294,15 @@ class Daemon:
                     # damaged state or a bad setting: every later job would fail the same way
                     raise BridgeworkError(outcome.error or "startup failed")
                 if not self.stopping:
+                    self.scheduler.start()
                     log.info("scheduled: %s", "; ".join(
                         f"{job.id} next {_when(self._next(job.id))}"
                         for job in self.scheduler.get_jobs()))
-                    self.scheduler.start()
+                    while not self._stopped.wait(1.0):
+                        pass
             finally:
+                if self.scheduler.running:
+                    self.scheduler.shutdown(wait=False)
                 with self.lock:  # a job still running finishes its step first
                     pass
                 if server is not None:

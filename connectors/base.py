@@ -332,6 +332,17 @@ class Sender(Backend, abc.ABC):
             failing; a send is retried only where it cannot have been delivered already.
         """
 
+    def delivered(self, message: OutgoingMessage) -> bool | None:
+        """Whether ``message`` went out, asked after a send a crash interrupted.
+
+        True or False where the backend can tell (a file in the outbox, a copy in Sent
+        Items with the message's Message-ID); None where it cannot (plain SMTP). The
+        digest step resends only on False, so a digest is never delivered twice.
+
+        :raises ConnectorError: the backend could not be asked.
+        """
+        return None
+
 
 class Calendar(Reader):
     """Reads meetings and free/busy; places and looks after Bridgework's own holds.

@@ -140,12 +140,21 @@ def deliver(messages: Iterable[OutgoingMessage], sender: Sender, store: Store,
             report.already_sent += 1
             continue
         if store.digest_sent(_sending(key)):
-            # Interrupted between the two marks: it may have arrived. Resending could
-            # deliver it twice, so it is counted and left for a person to decide.
-            log.warning("a digest of %s was interrupted while sending; not resent", message.key[:7])
-            report.in_doubt += 1
-            continue
-        store.mark_digest_sent(_sending(key), now)
+            # Interrupted between the two marks: it may have arrived. Ask the sender where
+            # it can tell (H16: issue 16, "check the sender where it can tell"); resend only
+            # if it surely did not go, record it if it did, else count it and leave it.
+            went = sender.delivered(message)
+            if went is None:
+                log.warning("a digest (key %s) was interrupted while sending and the sender "
+                            "cannot tell if it went; not resent", key[:12])
+                report.in_doubt += 1
+                continue
+            if went:
+                store.mark_digest_sent(key, now)
+                report.already_sent += 1
+                continue
+        else:
+            store.mark_digest_sent(_sending(key), now)
         sender.send(message)
         store.mark_digest_sent(key, now)
         report.sent += 1

@@ -175,3 +175,7 @@ class FilesSender(Sender):
         mail = as_email(message)
         mail[self.KEY_HEADER] = message.key
         write_private(self.folder / digest_filename(message.key), bytes(mail))
+
+    def delivered(self, message: OutgoingMessage) -> bool:
+        # the file appears whole or not at all (write_private renames it into place)
+        return (self.folder / digest_filename(message.key)).is_file()
