@@ -18,7 +18,7 @@ from agent import pipeline
 from agent.config import Config, secret_key
 from agent.ledger import LedgerFiles, week_of
 from agent.pseudonym import Pseudonymiser
-from agent.store import OptOutInbox, Store, TinyStore
+from agent.store import OptOutInbox, StateDamaged, Store, TinyStore
 from connectors.base import Connectors
 from connectors.common.clock import Clock, system_clock
 from connectors.common.errors import RulesError
@@ -86,7 +86,12 @@ class RulesSource:
     def _last_good(self) -> Rules | None:
         if self.keep is None or not self.keep.exists():
             return None
-        return Rules.model_validate_json(self.keep.read_text())
+        try:
+            return Rules.model_validate_json(self.keep.read_bytes())
+        except ValueError:  # pydantic's ValidationError included: not a copy of good rules
+            raise StateDamaged(self.keep, "is damaged: it is not a copy of good rules",
+                               "Fix the rules file, or remove this copy "
+                               "(`bridgework doctor --repair --config FILE`).") from None
 
 
 @dataclass
