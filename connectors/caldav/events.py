@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+import warnings
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,7 +58,10 @@ def parse_object(data: str | bytes) -> icalendar.Calendar:
     :raises BadObject: it is not iCalendar, or not a VCALENDAR.
     """
     try:
-        cal = icalendar.Calendar.from_ical(data)
+        with warnings.catch_warnings():
+            # vendor TZIDs ("/mozilla.org/.../Europe/Berlin") are common and read correctly
+            warnings.simplefilter("ignore", icalendar.error.GloballyUniqueTZIDGuessed)
+            cal = icalendar.Calendar.from_ical(data)
     except _SERIES_ERRORS as exc:
         raise BadObject(f"not iCalendar ({type(exc).__name__}: {_short(exc)})") from None
     if not isinstance(cal, icalendar.Calendar):
@@ -158,55 +161,91 @@ def occurrence_id(uid: str, recurrence: dt.datetime | None) -> str:
     return f"caldav:{uid}@{recurrence.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
 
 
+_PERIOD = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 604800,
+           "MONTHLY": 2_629_746, "YEARLY": 31_556_952}  # seconds (months and years on average)
+#: Rule steps worth computing for one series: a rule that would take more (a minutely rule
+#: started years ago) is reported instead of expanded, so no object can stall a sync.
+MAX_RULE_STEPS = 400_000
+
+
+def _steps(rule: Any, start: object, hi: dt.datetime) -> float:
+    """An upper bound of the occurrences a rule makes from its start to ``hi``."""
+    freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
+    period = _PERIOD.get(freq, 86400) * max(int((rule.get("INTERVAL") or [1])[0]), 1)
+    begin = start if isinstance(start, dt.datetime) else dt.datetime(2000, 1, 1)
+    begin = begin if begin.tzinfo else begin.replace(tzinfo=dt.UTC)
+    until = (rule.get("UNTIL") or [None])[0]
+    end = hi
+    if isinstance(until, dt.datetime):
+        end = min(hi, until if until.tzinfo else until.replace(tzinfo=dt.UTC))
+    steps = max((end - begin).total_seconds(), 0) / period + 1
+    if rule.get("COUNT"):
+        steps = min(steps, float(rule["COUNT"][0]))
+    spread = 1.0
+    for part, per in (("BYSECOND", 1), ("BYMINUTE", 1), ("BYHOUR", 1), ("BYYEARDAY", 1),
+                      ("BYMONTHDAY", 12 if freq == "YEARLY" else 1), ("BYMONTH", 1),
+                      ("BYDAY", {"YEARLY": 53, "MONTHLY": 5}.get(freq, 1))):
+        if rule.get(part):
+            spread *= len(rule[part]) * per
+    return steps * spread
+
+
 def occurrences(cal: icalendar.Calendar, owner: str, zone: ZoneInfo, lo: dt.datetime,
-                hi: dt.datetime, cap: int) -> Iterator[Occurrence]:
+                hi: dt.datetime, cap: int) -> list[Occurrence]:
     """Timed occurrences overlapping [lo, hi), recurrences expanded, in order of start.
 
     All-day events are left out (they are not meetings). Floating times are read
     in the owner's zone.
 
-    :raises BadObject: the series cannot be expanded (a broken rule, an end before
-        its start, more than ``cap`` occurrences in the window).
+    :raises BadObject: the object or its series cannot be read (a broken property or
+        rule, no UID, more than ``cap`` occurrences in the window, or a rule too costly
+        to expand).
     """
-    # Floating times: give every naive DTSTART/DTEND the owner's zone before expanding,
-    # so daylight saving is applied where the owner lives.
+    try:
+        return _occurrences(cal, owner, zone, lo, hi, cap)
+    except BadObject:
+        raise
+    except _SERIES_ERRORS as exc:
+        raise BadObject(f"cannot expand the series ({type(exc).__name__}: {_short(exc)})") from None
+
+
+def _occurrences(cal: icalendar.Calendar, owner: str, zone: ZoneInfo, lo: dt.datetime,
+                 hi: dt.datetime, cap: int) -> list[Occurrence]:
     uid = ""
+    series = False  # a single event keeps one id when it is moved; series name them by time
     for event in cal.walk("VEVENT"):
         uid = uid or str(event.get("UID", ""))
+        # floating times are the owner's, so daylight saving applies where they live
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
             moment = _value(event, name)
             if isinstance(moment, dt.datetime) and moment.tzinfo is None:
                 event.pop(name)
                 event.add(name, moment.replace(tzinfo=zone))
+        series = series or any(event.get(n) is not None for n in ("RRULE", "RDATE", "RECURRENCE-ID"))
+        for rule in _listed(event.get("RRULE")):
+            if _steps(rule, _value(event, "DTSTART"), hi) > MAX_RULE_STEPS:
+                raise BadObject(f"the rule {rule.to_ical().decode()[:80]} makes too many "
+                                "occurrences to expand; skipped")
     if not uid:
         if any(True for _ in cal.walk("VEVENT")):
             raise BadObject("an event has no UID")
-        return
-    # a single event keeps one id when it is moved; only series name occurrences by time
-    series = any(e.get(name) is not None for e in cal.walk("VEVENT")
-                 for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
-    count = 0
-    try:
-        for event in recurring_ical_events.of(cal).after(lo):
-            start = _aware(_value(event, "DTSTART"), zone)
-            if start is None:
-                continue
-            if start >= hi:
-                break
-            count += 1
-            if count > cap:
-                raise BadObject(f"more than {cap} occurrences in the window; the rest are skipped")
-            end = _aware(_value(event, "DTEND"), zone)
-            yield Occurrence(
-                occurrence_id(uid, _aware(_value(event, "RECURRENCE-ID"), zone) if series else None),
-                start, end if end is not None and end >= start else start,
-                attendance(event, owner),
-                str(event.get("STATUS", "")).upper() == "CANCELLED",
-                str(event.get("TRANSP", "")).upper() == "TRANSPARENT")
-    except BadObject:
-        raise
-    except _SERIES_ERRORS as exc:
-        raise BadObject(f"cannot expand the series ({type(exc).__name__}: {_short(exc)})") from None
+        return []
+    found = []
+    for event in recurring_ical_events.of(cal).between(lo, hi):
+        start = _aware(_value(event, "DTSTART"), zone)
+        if start is None:
+            continue
+        end = _aware(_value(event, "DTEND"), zone)
+        found.append(Occurrence(
+            occurrence_id(uid, _aware(_value(event, "RECURRENCE-ID"), zone) if series else None),
+            start, end if end is not None and end >= start else start,
+            attendance(event, owner),
+            str(event.get("STATUS", "")).upper() == "CANCELLED",
+            str(event.get("TRANSP", "")).upper() == "TRANSPARENT"))
+        if len(found) > cap:
+            raise BadObject(f"more than {cap} occurrences in the window; the series is skipped")
+    found.sort(key=lambda o: (o.start, o.id))
+    return found
 
 
 def first_uid(cal: icalendar.Calendar) -> str:
