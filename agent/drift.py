@@ -1,45 +1,110 @@
 """Which seams between departments are thinning, and which personal ties lapsed.
 
-A department pair is judged on its *share*: each week, the pair's contact
-divided by all contact the two departments had that week (inside each, with
-each other and with everyone else). A holiday week or a quiet month lowers
-numerator and denominator alike, so it does not look like drift.
+A seam is judged on two signals, each a weekly count against an exposure
+(``agent.exposure``: pooled recent weeks against the baseline rate, with
+the overdispersion estimated from the baseline alone):
 
-Contact is bursty: one project or offsite makes a pile of it, then nothing.
-The test therefore works on weekly shares and their observed variance
-(Welch's t-test, recent weeks against baseline weeks), widened for the
-week-to-week persistence that projects cause (lag-1 autocorrelation shrinks
-the effective number of weeks) and never trusting a few calm recent weeks
-to be calmer than the baseline's spread allows; the false discovery rate
-over all pairs is held with Benjamini-Hochberg. (A quasi-Poisson test on
-counts was tried and lost most of its power to the bursts.) A pair is drifting only when the drop is
-large (the rule's ``drop``), the baseline had enough volume, and the drop
-survives that test.
+- **ties**: the distinct person-to-person pairs across the seam with any
+  contact that week (mail or meetings, under the counting rules), against
+  the distinct pairs the two departments had in contact at all (inside
+  each, with each other and with everyone else). One long thread or one big
+  meeting counts once per pair of people, so a single burst cannot swing the
+  seam, and a holiday week or a quiet month lowers count and exposure alike.
+- **intensity**: the contact those ties carried, each pair's week capped at
+  ``seams.intensity_cap``, against the number of ties: "the same people, but
+  fewer messages". The cap keeps one thread from dominating.
+
+A seam is drifting when one of its signals fell by at least the rule's
+``drop`` and that fall survives Benjamini-Hochberg at the configured false
+discovery rate over every test made (both signals of every judged seam).
+Seams whose baseline contact is below ``min_volume`` are not judged.
+
+(Earlier versions tested weekly shares of summed weight with Welch's t,
+which estimated the recent weeks' variance from those few weeks: a real,
+ramping decline makes them calm, so it needed a variance floor and an
+autocorrelation correction, and still lost most planted seams on bursty
+data. The week-shuffle placebo in ``agent.calibrate`` and the bursty bench
+in ``bench/detection.py`` show the exposure test needs neither.)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from agent.arrays import contained_in, unique_sorted
+from agent.exposure import ExposureTest, benjamini_hochberg, exposure_test
 from agent.ledger import ContactTable
 from rules.model import Seams, Signals
+
+__all__ = [
+    "LapsedTie", "PersonTrend", "SeamResult", "SeamWeeks", "SignalTest", "Windows",
+    "benjamini_hochberg", "detect", "detect_seams", "lapsed_ties", "person_trends", "seam_weeks",
+    "windows_for",
+]
+
+TIES, INTENSITY = "ties", "intensity"
+
+
+class _Weeks(Protocol):
+    @property
+    def n_weeks(self) -> int: ...
 
 
 @dataclass(frozen=True)
 class Windows:
-    """Offsets into a ContactTable: baseline weeks then recent weeks (end exclusive)."""
+    """Week offsets: baseline weeks then recent weeks (end exclusive)."""
 
     baseline: slice
     recent: slice
 
 
+def windows_for(weeks: _Weeks, recent_weeks: int, baseline_weeks: int) -> Windows:
+    """Recent weeks end with the last week; the baseline comes right before."""
+    end = weeks.n_weeks
+    recent_start = max(0, end - recent_weeks)
+    baseline_start = max(0, recent_start - baseline_weeks)
+    return Windows(slice(baseline_start, recent_start), slice(recent_start, end))
+
+
+@dataclass(frozen=True)
+class SignalTest:
+    """One signal of one seam: its levels, what the baseline predicts, the test."""
+
+    signal: str  # "ties" or "intensity"
+    baseline: float  # ties: share of the departments' ties; intensity: capped contact per tie
+    recent: float
+    change: float  # recent against baseline, relative
+    observed: float  # pooled over the recent weeks
+    expected: float  # the baseline rate times the recent exposure
+    dispersion: float  # variance over mean, from the baseline weeks
+    df: int
+    t: float
+    p: float
+    q: float
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "baseline": round(self.baseline, 4), "recent": round(self.recent, 4),
+            "change": round(self.change, 3), "observed": round(self.observed, 1),
+            "expected": round(self.expected, 1),
+            "dispersion": round(self.dispersion, 2) if math.isfinite(self.dispersion) else None,
+            "df": self.df, "t": round(self.t, 2) if math.isfinite(self.t) else None,
+            "p": round(self.p, 4), "q": round(self.q, 4),
+        }
+
+
 @dataclass(frozen=True)
 class SeamResult:
+    """One judged seam. The headline fields (shares, change, score, p, q) come from the
+    signal that decided (``signal``): the one that flagged it, else the one BH stopped,
+    else ties. ``gate`` says what decided: flagged, BH, or threshold (nothing fell far
+    enough)."""
+
     departments: tuple[str, str]
     baseline_share: float
     recent_share: float
@@ -47,12 +112,23 @@ class SeamResult:
     score: float
     p_value: float
     q_value: float
-    baseline_volume: float
+    baseline_volume: float  # summed weight (meeting-hour equivalents), what min_volume reads
     recent_volume: float
     drifting: bool
     tested: bool
     reason: str
     rule: str
+    signal: str = TIES
+    gate: str = "flagged"
+    tests: tuple[SignalTest, ...] = ()
+    volume_baseline_share: float = 0.0  # the seam's share of its departments' summed weight
+    volume_recent_share: float = 0.0
+    baseline_ties: float = 0.0  # distinct ties per week, on average
+    recent_ties: float = 0.0
+
+    @property
+    def p_values(self) -> tuple[float, ...]:
+        return tuple(t.p for t in self.tests) or (self.p_value,)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -61,116 +137,83 @@ class SeamResult:
             "recent_share": round(self.recent_share, 4),
             "change": round(self.change, 3),
             "score": round(self.score, 2),
+            "p_value": round(self.p_value, 4),
             "q_value": round(self.q_value, 4),
             "baseline_volume": round(self.baseline_volume, 1),
+            "recent_volume": round(self.recent_volume, 1),
             "drifting": self.drifting,
+            "signal": self.signal,
+            "gate": self.gate,
             "reason": self.reason,
+            "rule": self.rule,
+            "ties": {"baseline_per_week": round(self.baseline_ties, 1),
+                     "recent_per_week": round(self.recent_ties, 1)},
+            "volume": {"baseline_share": round(self.volume_baseline_share, 4),
+                       "recent_share": round(self.volume_recent_share, 4)},
+            "tests": {t.signal: t.as_json() for t in self.tests},
         }
 
 
-def windows_for(table: ContactTable, recent_weeks: int, baseline_weeks: int) -> Windows:
-    """Recent weeks end with the table's last week; the baseline comes right before."""
-    end = table.n_weeks
-    recent_start = max(0, end - recent_weeks)
-    baseline_start = max(0, recent_start - baseline_weeks)
-    return Windows(slice(baseline_start, recent_start), slice(recent_start, end))
+@dataclass(frozen=True)
+class SeamWeeks:
+    """Weekly contact of every department pair, as arrays ``[week, dept, dept]`` (symmetric;
+    a department's internal contact on the diagonal): summed weight, distinct ties, and
+    weight with each pair's week capped."""
+
+    volume: np.ndarray
+    ties: np.ndarray
+    capped: np.ndarray
+
+    @property
+    def n_weeks(self) -> int:
+        return int(self.volume.shape[0])
+
+    def reordered(self, order: np.ndarray) -> SeamWeeks:
+        """The same weeks in another order (the week-shuffle placebo)."""
+        return SeamWeeks(self.volume[order], self.ties[order], self.capped[order])
 
 
-def department_matrix(table: ContactTable, dept_of: np.ndarray, n_depts: int) -> np.ndarray:
-    """Weekly contact per department pair: array [week, d1, d2], symmetric."""
+def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
+    """Aggregate a table's pair-weeks (one row per pair and week) by department pair."""
     da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
     db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
-    known = (da >= 0) & (db >= 0)
+    known = (da >= 0) & (db >= 0) & (table.weight > 0)
     lo = np.minimum(da[known], db[known])
     hi = np.maximum(da[known], db[known])
     code = (table.week[known].astype(np.int64) * n_depts + lo) * n_depts + hi
-    flat = np.bincount(code, weights=table.weight[known],
-                       minlength=table.n_weeks * n_depts * n_depts)
-    matrix = flat.reshape(table.n_weeks, n_depts, n_depts)
+    weight = table.weight[known].astype(np.float64)
+    shape = (table.n_weeks, n_depts, n_depts)
+    return SeamWeeks(_symmetric(code, weight, shape), _symmetric(code, None, shape),
+                     _symmetric(code, np.minimum(weight, cap), shape))
+
+
+def _symmetric(code: np.ndarray, weights: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
+    flat = np.bincount(code, weights=weights, minlength=shape[0] * shape[1] * shape[2])
+    matrix = flat.astype(np.float64).reshape(shape)
     upper = np.triu(matrix, 1)
-    return upper + upper.transpose(0, 2, 1) + np.einsum("wii->wi", matrix)[:, :, None] * np.eye(n_depts)
+    diagonal = np.einsum("wii->wi", matrix)[:, :, None] * np.eye(shape[1])
+    result: np.ndarray = upper + upper.transpose(0, 2, 1) + diagonal
+    return result
 
 
-def _effective_n(values: np.ndarray) -> float:
-    """Weeks are not independent when projects last several weeks; shrink n by AR(1)."""
-    n = values.size
-    if n < 4 or np.allclose(values, values[0]):
-        return float(n)
-    centred = values - values.mean()
-    r1 = float(np.dot(centred[:-1], centred[1:]) / np.dot(centred, centred))
-    r1 = min(max(r1, 0.0), 0.9)
-    return max(2.0, n * (1 - r1) / (1 + r1))
+@dataclass
+class _Group:
+    """Department pairs judged on the same windows, as column indices."""
 
-
-def welch_less(recent: np.ndarray, baseline: np.ndarray) -> tuple[float, float]:
-    """One-sided test that recent weekly shares are lower: (t, p)."""
-    if recent.size < 2 or baseline.size < 2:
-        return 0.0, 1.0
-    n_r, n_b = _effective_n(recent), _effective_n(baseline)
-    base_var = baseline.var(ddof=1)
-    base_mean = baseline.mean()
-    # Six quiet weeks can look deceptively calm: with bursty contact a lull
-    # has a tiny spread. Never trust the recent spread below what the
-    # baseline's spread would be at the recent level (scaled with the mean).
-    floor = base_var * max(recent.mean(), 0.0) / base_mean if base_mean > 0 else 0.0
-    var_r = max(recent.var(ddof=1), floor) / n_r
-    var_b = base_var / n_b
-    se2 = var_r + var_b
-    diff = recent.mean() - baseline.mean()
-    if se2 <= 0:
-        return (0.0, 1.0) if diff >= 0 else (-math.inf, 0.0)
-    t = float(diff / math.sqrt(se2))
-    df = se2**2 / ((var_r**2) / max(n_r - 1, 1) + (var_b**2) / max(n_b - 1, 1))
-    from scipy import stats  # a slow import, needed only here
-
-    return t, float(stats.t.cdf(t, df))
-
-
-def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
-    """Adjusted q-values controlling the false discovery rate."""
-    m = len(p_values)
-    if m == 0:
-        return []
-    order = sorted(range(m), key=lambda i: p_values[i])
-    q = [0.0] * m
-    running = 1.0
-    for rank in range(m, 0, -1):
-        i = order[rank - 1]
-        running = min(running, p_values[i] * m / rank)
-        q[i] = running
-    return q
+    recent: int
+    baseline: int
+    d1: list[int] = field(default_factory=list)
+    d2: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class _PairStats:
+class _Judged:
     d1: int
     d2: int
-    baseline_share: float
-    recent_share: float
-    baseline_volume: float
-    recent_volume: float
-    t: float
-    p: float
-    drop: float
-    min_volume: float
-    rule: str
-
-
-def _pair_stats(matrix: np.ndarray, totals: np.ndarray, d1: int, d2: int, w: Windows,
-                drop: float, min_volume: float, rule: str) -> _PairStats:
-    weekly = matrix[:, d1, d2]
-    denominator = totals[:, d1] + totals[:, d2] - weekly
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(denominator > 0, weekly / denominator, np.nan)
-    base, recent = share[w.baseline], share[w.recent]
-    base, recent = base[~np.isnan(base)], recent[~np.isnan(recent)]
-    b_den = denominator[w.baseline].sum()
-    r_den = denominator[w.recent].sum()
-    b_share = float(weekly[w.baseline].sum() / b_den) if b_den > 0 else 0.0
-    r_share = float(weekly[w.recent].sum() / r_den) if r_den > 0 else 0.0
-    t, p = welch_less(recent, base)
-    return _PairStats(d1, d2, b_share, r_share, float(weekly[w.baseline].sum()),
-                      float(weekly[w.recent].sum()), t, p, drop, min_volume, rule)
+    tests: tuple[ExposureTest, ExposureTest]  # ties, intensity (one column each)
+    column: int
+    volume: tuple[float, float, float, float]  # baseline, recent, baseline share, recent share
+    ties: tuple[float, float]  # per week, baseline and recent
 
 
 def detect_seams(
@@ -185,61 +228,127 @@ def detect_seams(
     Pairs below their ``min_volume`` are not judged; when ``too_thin`` is given
     it receives their baseline volume, so an admin can see how far off they are.
     """
-    n = len(departments)
-    if n < 2:
+    if len(departments) < 2:
         return []
-    matrix = department_matrix(table, dept_of, n)
-    totals = matrix.sum(axis=2)  # per week and department: all its contact (internal once)
-    candidates: list[_PairStats] = []
-    for d1 in range(n):
-        for d2 in range(d1 + 1, n):
+    weeks = seam_weeks(table, dept_of, len(departments), seams.intensity_cap)
+    return detect(weeks, departments, seams, too_thin)
+
+
+def detect(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
+           too_thin: dict[tuple[str, str], float] | None = None) -> list[SeamResult]:
+    """``detect_seams`` on weeks already aggregated by department pair."""
+    groups: dict[tuple[int, int], _Group] = {}
+    for d1 in range(len(departments)):
+        for d2 in range(d1 + 1, len(departments)):
             a, b = departments[d1], departments[d2]
             if seams.ignores(a, b):
                 continue
-            w = windows_for(table, *seams.window_for(a, b))
-            candidates.append(_pair_stats(matrix, totals, d1, d2, w, seams.drop_for(a, b),
-                                          seams.min_volume_for(a, b), seams.label_for(a, b)))
-    tested = [c for c in candidates if c.baseline_volume >= c.min_volume and c.baseline_volume > 0]
-    if too_thin is not None:
-        for c in candidates:
-            if c not in tested:
-                too_thin[(departments[c.d1], departments[c.d2])] = c.baseline_volume
-    q_values = benjamini_hochberg([c.p for c in tested])
-    fdr = seams.false_discovery_rate
-    results = [_judge(c, q, departments, fdr) for c, q in zip(tested, q_values, strict=True)]
+            recent, baseline = seams.window_for(a, b)
+            group = groups.setdefault((recent, baseline), _Group(recent, baseline))
+            group.d1.append(d1)
+            group.d2.append(d2)
+    judged: list[_Judged] = []
+    for group in groups.values():
+        judged.extend(_test_group(weeks, group, departments, seams, too_thin))
+    q = benjamini_hochberg([float(t.p[j.column]) for j in judged for t in j.tests])
+    results = [_judge(j, (q[2 * k], q[2 * k + 1]), departments, seams)
+               for k, j in enumerate(judged)]
     results.sort(key=lambda r: (not r.drifting, -r.score))
     return results
 
 
-def _judge(c: _PairStats, q: float, departments: Sequence[str], fdr: float) -> SeamResult:
-    change = (c.recent_share / c.baseline_share - 1) if c.baseline_share > 0 else 0.0
-    big = change <= -c.drop
-    significant = q <= fdr
-    if big and significant:
-        reason = (f"share fell {-change:.0%} (threshold {c.drop:.0%}), "
-                  f"significant (q={q:.3f} ≤ {fdr})")
+def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], seams: Seams,
+                too_thin: dict[tuple[str, str], float] | None) -> list[_Judged]:
+    d1, d2 = np.array(group.d1), np.array(group.d2)
+    w = windows_for(weeks, group.recent, group.baseline)
+    volume, ties, capped = (m[:, d1, d2] for m in (weeks.volume, weeks.ties, weeks.capped))
+    volume_exposure = _exposure(weeks.volume, d1, d2)
+    ties_exposure = _exposure(weeks.ties, d1, d2)
+    baseline_volume = volume[w.baseline].sum(axis=0)
+    minimum = np.array([seams.min_volume_for(departments[i], departments[j])
+                        for i, j in zip(group.d1, group.d2, strict=True)])
+    judged = (baseline_volume >= minimum) & (baseline_volume > 0)
+    if too_thin is not None:
+        for k in np.flatnonzero(~judged):
+            too_thin[(departments[group.d1[k]], departments[group.d2[k]])] = float(baseline_volume[k])
+    keep = np.flatnonzero(judged)
+    if keep.size == 0:
+        return []
+    tie_test = exposure_test(ties[:, keep], ties_exposure[:, keep], w.baseline, w.recent)
+    intensity_test = exposure_test(capped[:, keep], ties[:, keep], w.baseline, w.recent)
+    volume_test = exposure_test(volume[:, keep], volume_exposure[:, keep], w.baseline, w.recent)
+    n_b = max(1, w.baseline.stop - w.baseline.start)
+    n_r = max(1, w.recent.stop - w.recent.start)
+    return [
+        _Judged(group.d1[k], group.d2[k], (tie_test, intensity_test), column,
+                (float(baseline_volume[k]), float(volume_test.observed[column]),
+                 float(volume_test.baseline_rate[column]), float(volume_test.recent_rate[column])),
+                (float(ties[w.baseline, k].sum() / n_b), float(ties[w.recent, k].sum() / n_r)))
+        for column, k in enumerate(keep)
+    ]
+
+
+def _exposure(matrix: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
+    """All contact of the two departments of each pair, per week (the pair's own once)."""
+    totals = matrix.sum(axis=2)
+    exposure: np.ndarray = totals[:, d1] + totals[:, d2] - matrix[:, d1, d2]
+    return exposure
+
+
+def _signal(name: str, test: ExposureTest, column: int, q: float) -> SignalTest:
+    return SignalTest(name, float(test.baseline_rate[column]), float(test.recent_rate[column]),
+                      float(test.change[column]), float(test.observed[column]),
+                      float(test.expected[column]), float(test.dispersion[column]),
+                      int(test.df[column]), float(test.t[column]), float(test.p[column]), q)
+
+
+def _judge(j: _Judged, q: tuple[float, float], departments: Sequence[str], seams: Seams) -> SeamResult:
+    a, b = departments[j.d1], departments[j.d2]
+    drop, fdr = seams.drop_for(a, b), seams.false_discovery_rate
+    ties, intensity = (_signal(name, test, j.column, qv)
+                       for name, test, qv in zip((TIES, INTENSITY), j.tests, q, strict=True))
+    big = [s for s in (ties, intensity) if s.change <= -drop]
+    flagged = [s for s in big if s.q <= fdr]
+    if flagged:
+        head, gate = min(flagged, key=lambda s: s.q), "flagged"
     elif big:
-        reason = (f"share fell {-change:.0%} but within week-to-week variation "
-                  f"(q={q:.3f} > {fdr})")
-    elif change < 0:
-        reason = f"share fell {-change:.0%}, less than the {c.drop:.0%} threshold"
+        head, gate = min(big, key=lambda s: s.q), "BH"
     else:
-        reason = f"share steady or rising ({change:+.0%})"
+        head, gate = ties, "threshold"
     return SeamResult(
-        departments=(departments[c.d1], departments[c.d2]),
-        baseline_share=c.baseline_share,
-        recent_share=c.recent_share,
-        change=change,
-        score=-c.t if math.isfinite(c.t) else 99.0,
-        p_value=c.p,
-        q_value=q,
-        baseline_volume=c.baseline_volume,
-        recent_volume=c.recent_volume,
-        drifting=big and significant,
+        departments=(a, b),
+        baseline_share=head.baseline,
+        recent_share=head.recent,
+        change=head.change,
+        score=-head.t if math.isfinite(head.t) else 99.0,
+        p_value=head.p,
+        q_value=head.q,
+        baseline_volume=j.volume[0],
+        recent_volume=j.volume[1],
+        drifting=bool(flagged),
         tested=True,
-        reason=reason,
-        rule=c.rule,
+        reason=_reason(head, gate, drop, fdr, ties),
+        rule=seams.label_for(a, b),
+        signal=head.signal,
+        gate=gate,
+        tests=(ties, intensity),
+        volume_baseline_share=j.volume[2],
+        volume_recent_share=j.volume[3],
+        baseline_ties=j.ties[0],
+        recent_ties=j.ties[1],
     )
+
+
+def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTest) -> str:
+    fall = (f"share fell {-head.change:.0%}" if head.signal == TIES
+            else f"contact per tie fell {-head.change:.0%} (ties {ties.change:+.0%})")
+    if gate == "flagged":
+        return f"{fall} (threshold {drop:.0%}), significant (q={head.q:.3f} ≤ {fdr})"
+    if gate == "BH":
+        return f"{fall} but within week-to-week variation (q={head.q:.3f} > {fdr})"
+    if head.change < 0:
+        return f"{fall}, less than the {drop:.0%} threshold"
+    return f"share steady or rising ({head.change:+.0%})"
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,10 @@ class Seams(Strict):
     false_discovery_rate: float = Field(
         0.05, gt=0, lt=1, description="share of flagged pairs allowed to be false alarms"
     )
+    intensity_cap: float = Field(
+        1.0, gt=0, description="most contact one pair of people adds to a seam's "
+        "contact-per-tie signal in a week (meeting-hour equivalents)"
+    )
     pairs: list[SeamRule] = Field(default_factory=list, description="named pairs with own limits")
     ignore_pairs: list[DepartmentPair] = Field(
         default_factory=list, description="department pairs never flagged"

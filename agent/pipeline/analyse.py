@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from agent.calibrate import Calibration, calibrate
 from agent.drift import (
     PersonTrend,
     SeamResult,
-    detect_seams,
+    detect,
     lapsed_ties,
     person_trends,
+    seam_weeks,
     windows_for,
 )
 from agent.ledger import LedgerFiles, read_table, week_of
@@ -31,6 +33,8 @@ class Analysis:
     first_week: int
     last_week: int
     too_thin: dict[tuple[str, str], float] = field(default_factory=dict)  # below min_volume
+    #: the week-shuffle placebo's false-alarm rate for these rules on this organisation
+    calibration: Calibration | None = None
 
     @property
     def drifting(self) -> list[tuple[str, str]]:
@@ -64,7 +68,9 @@ def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Anal
     departments = org.departments
     dept_of, email_of = index_people(ledger, org)
     too_thin: dict[tuple[str, str], float] = {}
-    seams = detect_seams(table, dept_of, departments, seams_rules, too_thin)
+    weeks = seam_weeks(table, dept_of, len(departments), seams_rules.intensity_cap)
+    seams = detect(weeks, departments, seams_rules, too_thin)
+    calibration = calibrate(weeks, departments, seams_rules) if seams else None
     windows = windows_for(table, seams_rules.recent_weeks, seams_rules.baseline_weeks)
     ties = [
         (email_of[t.a], email_of[t.b], t.baseline_weight)
@@ -76,4 +82,5 @@ def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Anal
         for t in person_trends(table, dept_of, windows, dept_of.size)
         if t.person in email_of
     }
-    return Analysis(as_of, len(org.people), seams, ties, trends, first, last, too_thin)
+    return Analysis(as_of, len(org.people), seams, ties, trends, first, last, too_thin,
+                    calibration)

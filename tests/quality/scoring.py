@@ -1,0 +1,154 @@
+"""Scoring the seam detector on bursty organisations: the shared part of the tests and bench.
+
+An organisation from ``tests.quality.bursty`` goes through the real ledger
+(``LedgerFiles.add``: the counting rules) and the real detector
+(``agent.drift.detect_seams``), exactly as ``pipeline.analyse`` calls it.
+The placebo permutes whole weeks of the analysed window in the contact
+table, so the bursts are real and any trend is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from agent.drift import SeamResult, detect_seams
+from agent.ledger import ContactTable, LedgerFiles, read_table, week_of
+from agent.pseudonym import Pseudonymiser
+from rules.model import Rules
+from tests.quality.bursty import BurstyOrg
+
+KEY = b"bursty-scoring-key-0123456789abc"
+
+
+@dataclass
+class Ledgered:
+    """An organisation's analysed weeks, as the detector reads them."""
+
+    table: ContactTable
+    dept_of: np.ndarray
+    departments: list[str]
+
+
+def ledgered(org: BurstyOrg, rules: Rules) -> Ledgered:
+    """Count the organisation into a throw-away ledger and read the analysed weeks."""
+    now = dt.datetime.combine(org.truth.as_of, dt.time(), tzinfo=dt.UTC)
+    members = {p.email: p for p in org.people}
+    with tempfile.TemporaryDirectory(prefix="bursty-") as tmp:
+        ledger = LedgerFiles(Path(tmp), Pseudonymiser(KEY), rules.signals)
+        ledger.add(org.interactions(), members, now)
+        ledger.commit(now)
+        last = week_of(now - dt.timedelta(days=3))  # the last full week before as_of
+        table = read_table(ledger, last - rules.seams.longest_window() + 1, last)
+        departments = sorted({p.department for p in org.people})
+        index = {d: i for i, d in enumerate(departments)}
+        dept_of = np.full(max(len(ledger.people), 1), -1, np.int64)
+        for p in org.people:
+            person = ledger.id_of(p.email)
+            if person is not None:
+                dept_of[person] = index[p.department]
+    return Ledgered(table, dept_of, departments)
+
+
+def detect(data: Ledgered, rules: Rules) -> list[SeamResult]:
+    return detect_seams(data.table, data.dept_of, data.departments, rules.seams)
+
+
+def shuffled(table: ContactTable, rng: np.random.Generator) -> ContactTable:
+    """The same table with its weeks in a random order (the week-shuffle placebo)."""
+    order = rng.permutation(table.n_weeks).astype(np.int32)
+    return replace(table, week=order[table.week])
+
+
+@dataclass
+class Score:
+    """Counts over many organisations; the figures are properties."""
+
+    planted: int = 0
+    found: int = 0
+    false_flags: int = 0
+    thinning: int = 0
+    thinning_found: int = 0
+    null_orgs: int = 0
+    null_flags: int = 0
+    placebo_runs: int = 0
+    placebo_flags: int = 0
+    placebo_tests: int = 0
+    placebo_small_p: int = 0
+    missed_by: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.planted if self.planted else float("nan")
+
+    @property
+    def precision(self) -> float:
+        flagged = self.found + self.false_flags
+        return self.found / flagged if flagged else 1.0
+
+    @property
+    def null_flags_per_org(self) -> float:
+        return self.null_flags / self.null_orgs if self.null_orgs else float("nan")
+
+    @property
+    def placebo_flags_per_run(self) -> float:
+        return self.placebo_flags / self.placebo_runs if self.placebo_runs else float("nan")
+
+    @property
+    def placebo_small_p_share(self) -> float:
+        return self.placebo_small_p / self.placebo_tests if self.placebo_tests else float("nan")
+
+    def lines(self) -> list[str]:
+        missed = ", ".join(f"{k}: {v}" for k, v in sorted(self.missed_by.items())) or "none"
+        return [
+            f"planted 60% ramps: {self.found}/{self.planted} found, recall {self.recall:.2f}, "
+            f"precision {self.precision:.2f} ({self.false_flags} false flags on planted orgs); "
+            f"misses stopped by {missed}",
+            f"same people, fewer messages: flagged in {self.thinning_found} of {self.thinning}",
+            f"null orgs: {self.null_flags} false flags in {self.null_orgs} "
+            f"({self.null_flags_per_org:.2f} per org)",
+            f"week-shuffle placebo: {self.placebo_runs} runs, share of tests with p<0.05 "
+            f"{self.placebo_small_p_share:.3f}, {self.placebo_flags_per_run:.2f} flags per run",
+        ]
+
+
+def stopped_by(result: SeamResult | None) -> str:
+    """Which gate stopped a planted seam: volume (not judged), threshold or BH."""
+    return "volume" if result is None else result.gate
+
+
+def score_planted(score: Score, org: BurstyOrg, results: Sequence[SeamResult]) -> None:
+    by_pair = {frozenset(r.departments): r for r in results}
+    flagged = {frozenset(r.departments) for r in results if r.drifting}
+    declining = {frozenset(p) for p in org.truth.declining}
+    thinning = {frozenset(p) for p in org.truth.thinning}
+    score.planted += len(declining)
+    score.found += len(flagged & declining)
+    score.false_flags += len(flagged - declining - thinning)
+    score.thinning += len(thinning)
+    score.thinning_found += len(flagged & thinning)
+    for pair in declining - flagged:
+        gate = stopped_by(by_pair.get(pair))
+        score.missed_by[gate] = score.missed_by.get(gate, 0) + 1
+
+
+def score_null(score: Score, results: Sequence[SeamResult]) -> None:
+    score.null_orgs += 1
+    score.null_flags += sum(r.drifting for r in results)
+
+
+def score_placebo(score: Score, data: Ledgered, rules: Rules, runs: int, seed: int) -> None:
+    rng = np.random.default_rng([seed, 99])
+    for _ in range(runs):
+        placebo = Ledgered(shuffled(data.table, rng), data.dept_of, data.departments)
+        results = detect(placebo, rules)
+        score.placebo_runs += 1
+        score.placebo_flags += sum(r.drifting for r in results)
+        p_values = [p for r in results for p in r.p_values]
+        score.placebo_tests += len(p_values)
+        score.placebo_small_p += sum(p < 0.05 for p in p_values)
