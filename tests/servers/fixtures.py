@@ -17,7 +17,7 @@ from tests.servers.smtp import SmtpServer
 PASSWORDS = {
     "ada@example.org": "ada-pw", "grace@example.org": "grace-pw",
     "linus@example.org": "linus-pw", "rosalind@example.org": "rosalind-pw",
-    **{f"p{i:03d}@example.org": f"pw-{i:03d}" for i in range(12)},
+    **{f"p{i:03d}@example.org": f"pw-{i:03d}" for i in range(16)},
 }
 
 
