@@ -70,7 +70,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @dataclass
-class _Home:
+class Home:
     """Where one person's calendars are, found this run."""
 
     dav: Dav
@@ -89,7 +89,7 @@ class CalDavCalendar(Calendar):
         self._clock = clock
         self._make = client or (lambda login: Dav(settings, login))
         self._clients: dict[str, Dav] = {}
-        self._homes: dict[str, _Home] = {}
+        self._homes: dict[str, Home] = {}
         self._etags: dict[str, str | None] = {}  # hold href -> etag seen by the mark check
         self._server_schedules: bool | None = None
 
@@ -121,7 +121,7 @@ class CalDavCalendar(Calendar):
             return dav.calendar_home(principal)
         return dav.calendar_home(dav.current_principal())
 
-    def _home(self, email: str, known: str | None = None) -> _Home:
+    def _home(self, email: str, known: str | None = None) -> Home:
         """The person's calendar home and its calendars (one PROPFIND when ``known``)."""
         dav, login = self._client(email)
         href = known or self._discover(dav, login)
@@ -132,7 +132,7 @@ class CalDavCalendar(Calendar):
                 raise
             href = self._discover(dav, login)  # the home moved: find it again
             collections = dav.collections(href)
-        home = self._homes[email] = _Home(dav, href, collections)
+        home = self._homes[email] = Home(dav, href, collections)
         return home
 
     # --- reading ----------------------------------------------------------------------------
@@ -290,19 +290,29 @@ class CalDavCalendar(Calendar):
         return spans
 
     # --- holds ------------------------------------------------------------------------------
-    def _hold_href(self, hold: Hold, email: str | None = None) -> tuple[Dav, str]:
-        """Where the hold's event is in ``email``'s calendar (the organiser's by default)."""
-        who = email or hold.organizer
-        home = self._homes.get(who) or self._home(who)
+    def discover(self, email: str) -> Home:
+        """The person's calendar home and calendars, found afresh (for the check command)."""
+        return self._home(email)
+
+    def hold_address(self, email: str, hold_id: str = "check") -> tuple[Dav, str]:
+        """The client and the href a hold with ``hold_id`` would have in ``email``'s calendar.
+
+        :raises ConnectorError: the person has no calendar for holds.
+        """
+        home = self._homes.get(email) or self._home(email)
         calendars = home.event_calendars()
         wanted = self.settings.hold_calendar
         if wanted:
             calendars = [c for c in calendars
                          if c.href.rstrip("/").rsplit("/", 1)[-1] == wanted or c.name == wanted]
         if not calendars:
-            raise ConnectorError(f"{who} has no calendar for holds"
+            raise ConnectorError(f"{email} has no calendar for holds"
                                  + (f" named {wanted!r}" if wanted else ""))
-        return home.dav, calendars[0].href.rstrip("/") + "/" + hold.id + ".ics"
+        return home.dav, calendars[0].href.rstrip("/") + "/" + hold_id + ".ics"
+
+    def _hold_href(self, hold: Hold, email: str | None = None) -> tuple[Dav, str]:
+        """Where the hold's event is in ``email``'s calendar (the organiser's by default)."""
+        return self.hold_address(email or hold.organizer, hold.id)
 
     def _delivers(self, hold: Hold) -> bool:
         """Whether Bridgework itself puts an invite-mode hold in the invitees' calendars."""

@@ -213,6 +213,14 @@ class Dav:
         response = self.request("OPTIONS", href, ok=(200, 204))
         return "calendar-auto-schedule" in (_header(response, "dav") or "").lower()
 
+    def may_write(self, href: str) -> bool | None:
+        """Whether the account may write into a collection (RFC 3744); None if not told."""
+        for result in self._propfind(href, [dav.CurrentUserPrivilegeSet()], 0):
+            granted = result.properties.get(dav.CurrentUserPrivilegeSet.tag)
+            if isinstance(granted, list):
+                return any(p in granted for p in ("{DAV:}write", "{DAV:}write-content", "{DAV:}all"))
+        return None
+
     # --- reading --------------------------------------------------------------------------
     def sync(self, calendar: str, token: str | None) -> SyncCollectionResult:
         """Changes since ``token`` (everything without one), calendar data included.

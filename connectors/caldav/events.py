@@ -222,7 +222,8 @@ def _occurrences(cal: icalendar.Calendar, owner: str, zone: ZoneInfo, lo: dt.dat
                 event.pop(name)
                 event.add(name, moment.replace(tzinfo=zone))
         series = series or any(event.get(n) is not None for n in ("RRULE", "RDATE", "RECURRENCE-ID"))
-        for rule in _listed(event.get("RRULE")):
+        rules: list[Any] = _listed(event.get("RRULE"))
+        for rule in rules:
             if _steps(rule, _value(event, "DTSTART"), hi) > MAX_RULE_STEPS:
                 raise BadObject(f"the rule {rule.to_ical().decode()[:80]} makes too many "
                                 "occurrences to expand; skipped")

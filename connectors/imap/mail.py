@@ -73,6 +73,15 @@ class _Cursor:
         return cls(data.get("sent"), folders)
 
 
+@dataclass(frozen=True, slots=True)
+class Folders:
+    """What one mailbox shows: its sent folder (None: not found) and message counts."""
+
+    sent: str | None
+    sent_messages: int | None
+    inbox_messages: int | None
+
+
 class Session:
     """One signed-in IMAP connection, counting the commands it sends."""
 
@@ -171,6 +180,27 @@ class ImapMail(Mail):
                                          f"{exc})") from None
                 self._backoff.wait(attempt)
                 attempt += 1
+
+    def inspect(self, email: str) -> Folders:
+        """Sign in for one person and name their sent folder and message counts (no fetch).
+
+        :raises Refused: the sign-in was refused.
+        :raises ConnectorError: the server cannot be reached, or there is no sign-in for them.
+        """
+        login = self._accounts.for_person(email)
+        if login is None:
+            raise ConnectorError(f"no sign-in for {email} in the accounts file")
+        session = self._connect(login)
+        try:
+            cursor = _Cursor()
+            folders = self._folders(session, cursor, f"imap://{login.acting_for or login.username}")
+            counts = {name: session.command(session.client.folder_status, name, [b"MESSAGES"])
+                      for name in folders}
+            return Folders(cursor.sent, int(counts[cursor.sent][b"MESSAGES"]) if cursor.sent else None,
+                           int(counts["INBOX"][b"MESSAGES"]) if "INBOX" in counts else None)
+        finally:
+            self.commands += session.commands
+            session.close()
 
     def _read_person(self, person: Person, login: Login, raw: str | None) -> Iterator[SyncChunk]:
         key = cursor_key(person.email)
