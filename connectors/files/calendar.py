@@ -17,7 +17,15 @@ from connectors.base import Busy, Calendar, Hold, HoldState, Interaction, Person
 from connectors.common.clock import Clock, system_clock
 from connectors.files.fields import RECORD_ERRORS, json_record
 from connectors.files.ics import ics_occurrences, load_ics
-from connectors.files.lines import CHUNK_SIZE, cursor_at, fingerprint, resume, scan_lines
+from connectors.files.limits import MAX_PER_DAY
+from connectors.files.lines import (
+    CHUNK_SIZE,
+    count_newlines,
+    cursor_at,
+    fingerprint,
+    resume,
+    scan_lines,
+)
 from connectors.files.outbox import HoldsFile
 from connectors.files.records import event_from_record
 from connectors.files.recurrence import Series
@@ -113,16 +121,19 @@ class FilesCalendar(Calendar):
                 resynced = False
         horizon = self._horizon_for(newest[0])
         old_horizon = dt.datetime.fromisoformat(old_horizon_raw) if old_horizon_raw else None
-        expansions: list[Iterable[Interaction]] = []
+        expansions: list[tuple[int, Series, dt.datetime | None]] = []
         if old_horizon is None or horizon > old_horizon:
-            expansions += [s.between(old_horizon, horizon) for s in self._series_at(path, done)]
+            expansions += [(at, s, old_horizon) for at, s in self._series_at(path, done)]
         elif old_horizon is not None:
             horizon = old_horizon
         # pending series from an interrupted earlier pass are read again by offset
         earlier = pending_series[: len(pending_series) - len(fresh)]
-        expansions += [s.between(None, horizon) for s in [*self._series_at(path, earlier), *fresh]]
-        for occurrences in expansions:
-            pending.extend(occurrences)
+        fresh_at = zip(pending_series[len(earlier):], fresh, strict=True)
+        expansions += [(at, s, None) for at, s in [*self._series_at(path, earlier), *fresh_at]]
+        for at, item, since in expansions:
+            pending.extend(item.between(since, horizon))
+            if item.capped:
+                self._report_capped(path, at)
             if len(pending) >= self.chunk_size:
                 # No cursor yet: the series count as done only with the last chunk, so
                 # a crash in between expands them again (the ledger drops repeats).
@@ -134,7 +145,7 @@ class FilesCalendar(Calendar):
         old_horizon_raw = horizon.isoformat()
         yield SyncChunk(pending, "files:events", cursor(offset, line), resynced)
 
-    def _series_at(self, path: Path, offsets: Iterable[int]) -> Iterator[Series]:
+    def _series_at(self, path: Path, offsets: Iterable[int]) -> Iterator[tuple[int, Series]]:
         """Re-read recurring events by the byte offset of their line."""
         with path.open("rb") as f:
             for offset in offsets:
@@ -144,7 +155,13 @@ class FilesCalendar(Calendar):
                 except RECORD_ERRORS:
                     continue  # reported when the line was first read
                 if isinstance(item, Series):
-                    yield item
+                    yield offset, item
+
+    def _report_capped(self, path: Path, offset: int) -> None:
+        with path.open("rb") as f:
+            line = count_newlines(f, 0, offset) + 1
+        self.problems.report(path, line, "recurring event has more occurrences than "
+                             f"{MAX_PER_DAY} a day on average; only the first ones were kept")
 
     def _read_ics(self, path: Path, cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
         key = f"files:ics:{path.name}"

@@ -8,8 +8,9 @@ A file is re-read whole when its fingerprint changes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import recurring_ical_events
 
 from connectors.base import Interaction, InteractionKind, Problems, Response
 from connectors.files.fields import BadRecord, check_interval, plausible
+from connectors.files.limits import MAX_PER_DAY, check_frequency, window_cap
 
 UTC = dt.UTC
 _MEETING = InteractionKind.MEETING
@@ -66,6 +68,12 @@ class IcsFile:
     problems: Problems | None
     events: list[icalendar.Event] = field(default_factory=list)
     latest: dt.datetime | None = None
+    #: The line of each kept event's BEGIN:VEVENT, by UID, to locate what expansion finds.
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def report(self, line: int, what: str) -> None:
+        if self.problems is not None:
+            self.problems.report(self.path, line, what)
 
 
 def load_ics(path: Path, problems: Problems | None) -> IcsFile:
@@ -88,22 +96,27 @@ def load_ics(path: Path, problems: Problems | None) -> IcsFile:
     for n, ev in enumerate(events):
         where = lines[n] if n < len(lines) else 1
         try:
-            kept = _clean_event(ev)
+            kept = _clean_event(ev, partial(out.report, where))
         except BadRecord as exc:
-            if problems is not None:
-                problems.report(path, where, str(exc))
+            out.report(where, str(exc))
             continue
         if kept is None:
             continue
         start = kept.decoded("DTSTART")
         out.events.append(kept)
+        out.lines.setdefault(str(kept["UID"]), where)
         if out.latest is None or start > out.latest:
             out.latest = start
     return out
 
 
-def _clean_event(ev: icalendar.cal.Component) -> icalendar.Event | None:
-    """A copy with metadata only; None for all-day events (not meetings)."""
+def _clean_event(ev: icalendar.cal.Component,
+                 warn: Callable[[str], None]) -> icalendar.Event | None:
+    """A copy with metadata only; None for all-day events (not meetings).
+
+    A broken RDATE or EXDATE is left out (and ``warn`` told) so the series
+    stays; a broken or too frequent RRULE drops the event.
+    """
     if "UID" not in ev:
         raise BadRecord("VEVENT without UID")
     if "DTSTART" not in ev:
@@ -118,13 +131,26 @@ def _clean_event(ev: icalendar.cal.Component) -> icalendar.Event | None:
     if start.tzinfo is None or (isinstance(end, dt.datetime) and end.tzinfo is None):
         raise BadRecord(f"event {ev['UID']} has a floating time (no UTC offset or TZID)")
     plausible(start, f"event {ev['UID']} DTSTART", start.isoformat())
-    if "RRULE" in ev:
-        rule = ev["RRULE"].to_ical()
-        check_interval(rule.decode() if isinstance(rule, bytes) else str(rule))
+    for rule in as_list(ev.get("RRULE")):
+        if isinstance(rule, icalendar.vBroken):
+            raise BadRecord(f"event {ev['UID']}: unreadable RRULE")
+        text = rule.to_ical()
+        check_interval(text.decode() if isinstance(text, bytes) else str(text))
+        try:
+            check_frequency(rule)
+        except BadRecord as exc:
+            raise BadRecord(f"event {ev['UID']}: {exc}") from None
     kept = icalendar.Event()
     for name in _ICS_KEEP:
-        if name in ev:
-            kept[name] = ev[name]
+        if name not in ev:
+            continue
+        values = as_list(ev[name])
+        usable = [v for v in values if not isinstance(v, icalendar.vBroken)]
+        if len(usable) < len(values):
+            warn(f"event {ev['UID']}: unreadable {name} left out, the rest of the event kept")
+            if not usable:
+                continue
+        kept[name] = usable if isinstance(ev[name], list) else usable[0]
     return kept
 
 
@@ -142,7 +168,7 @@ def ics_occurrences(ics: IcsFile, lo: dt.datetime, hi: dt.datetime) -> Iterator[
         if ics.problems is not None:
             ics.problems.report(ics.path, 1, f"cannot expand recurring events ({exc})")
         return
-    for occ in occurrences:
+    for occ in _capped(ics, occurrences, hi):
         start = occ.decoded("DTSTART")
         if not isinstance(start, dt.datetime) or start.tzinfo is None:
             continue
@@ -155,3 +181,29 @@ def ics_occurrences(ics: IcsFile, lo: dt.datetime, hi: dt.datetime) -> Iterator[
         yield Interaction(f"{occ['UID']}@{start.astimezone(UTC).isoformat()}", _MEETING, start,
                           people, size, end - start, cancelled)
 
+
+
+def _capped(ics: IcsFile, occurrences: list[icalendar.cal.Component],
+            hi: dt.datetime) -> Iterator[icalendar.cal.Component]:
+    """The occurrences, each series' stopping at its :func:`window_cap` (reported once)."""
+    first: dict[str, dt.datetime] = {}
+    counts: dict[str, int] = {}
+    for occ in sorted(occurrences, key=_utc_start):
+        uid = str(occ.get("UID", ""))
+        start = first.setdefault(uid, _utc_start(occ))
+        seen = counts[uid] = counts.get(uid, 0) + 1
+        cap = window_cap(start, hi)
+        if seen == cap + 1:
+            ics.report(ics.lines.get(uid, 1), f"event {uid} has more occurrences than "
+                       f"{MAX_PER_DAY} a day on average; only the first ones were kept")
+        if seen <= cap:
+            yield occ
+
+
+def _utc_start(occ: icalendar.cal.Component) -> dt.datetime:
+    start = occ.decoded("DTSTART")
+    if not isinstance(start, dt.datetime):
+        start = dt.datetime.combine(start, dt.time())
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    return start.astimezone(UTC)

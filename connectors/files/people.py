@@ -8,14 +8,15 @@ or days then hours, e.g. ``mon-thu 08:00-16:00`` or ``mon,wed,fri
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import DEFAULT_WORKING_HOURS, Directory, Person, WorkingHours
 from connectors.common.errors import ConnectorError
+from connectors.files.csvrows import csv_rows
 from connectors.files.fields import BadRecord
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -79,38 +80,40 @@ class FilesDirectory(Directory):
 
     def _read(self) -> list[Person]:
         found: dict[str, Person] = {}
-        with self.path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
-            reader = csv.reader(f)
-            header = [h.strip().lower() for h in next(reader, [])]
+        lines: dict[str, int] = {}
+        with closing(csv_rows(self.path, self.problems)) as rows:
+            header = [h.strip().lower() for h in next(rows, (1, []))[1]]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             if missing:
                 self.problems.report(self.path, 1, "missing required column(s) "
                                      f"{', '.join(missing)}; no people read")
                 return []
-            for row in reader:
+            for line_num, row in rows:
                 if not any(cell.strip() for cell in row):
                     continue
                 record = {name: (row[i].strip() if i < len(row) else "")
                           for i, name in enumerate(header)}
                 try:
-                    person = self._person(record, reader.line_num)
+                    person = self._person(record, line_num)
                 except BadRecord as exc:
-                    self.problems.report(self.path, reader.line_num, str(exc))
+                    self.problems.report(self.path, line_num, str(exc))
                     continue
                 if person.email in found:
-                    self.problems.report(self.path, reader.line_num,
-                                         f"duplicate email {person.email}; keeping the first")
+                    # the line, not the address: problems are logged, and logs hold no addresses
+                    self.problems.report(self.path, line_num, "duplicate email (the same as "
+                                         f"line {lines[person.email]}); keeping the first")
                     continue
                 found[person.email] = person
+                lines[person.email] = line_num
         return list(found.values())
 
     def _person(self, r: dict[str, str], line: int) -> Person:
         address = r.get("email", "").lower()
         if "@" not in address:
-            raise BadRecord(f"email {address!r} is not an address")
+            raise BadRecord("email is not an address")
         department = r.get("department", "")
         if not department:
-            raise BadRecord(f"{address} has no department")
+            raise BadRecord("no department")
         level: int | None = None
         if r.get("level"):
             try:

@@ -18,14 +18,15 @@ from dateutil import rrule as du_rrule
 
 from connectors.base import Interaction, InteractionKind
 from connectors.files.fields import BadRecord, check_interval, lower_all, parse_time
+from connectors.files.limits import check_rule_text, window_cap
 
 UTC = dt.UTC
 _MEETING = InteractionKind.MEETING
 
 
 class _Recurrence(Protocol):
-    def between(self, after: dt.datetime, before: dt.datetime,
-                inc: bool = False) -> list[dt.datetime]: ...
+    def xafter(self, when: dt.datetime, count: int | None = None,
+               inc: bool = False) -> Iterator[dt.datetime]: ...
 
 
 @dataclass(slots=True)
@@ -97,22 +98,40 @@ class Series:
 
     first: Interaction
     end_offset: dt.timedelta
-    rules: _Recurrence
+    rules: _Recurrence | Weekly
+    #: Set when an expansion stopped at :func:`window_cap`; the reader reports it.
+    capped: bool = False
 
     def between(self, lo: dt.datetime | None, hi: dt.datetime) -> Iterator[Interaction]:
-        """Occurrences starting in ``[lo, hi)`` (from the first one when lo is None)."""
+        """Occurrences starting in ``[lo, hi)`` (from the first one when lo is None).
+
+        At most :func:`window_cap` of them: more sets :attr:`capped`.
+        """
         f = self.first
         after = lo or f.start - dt.timedelta(seconds=1)
         if isinstance(self.rules, Weekly):
-            pairs = self.rules.pairs(after, hi)
+            pairs = self.rules.pairs(after, hi)  # once a week at most: never near the cap
         else:
-            pairs = [(s, s.astimezone(UTC)) for s in self.rules.between(after, hi, inc=True)]
+            pairs = self._capped(self.rules, after, hi)
         lo_utc, hi_utc = (lo.astimezone(UTC) if lo else None), hi.astimezone(UTC)
         for s, utc in pairs:
             if (lo_utc is None or utc >= lo_utc) and utc < hi_utc:
                 yield Interaction(f"{f.id}@{utc.isoformat()}", _MEETING, s,
                                   f.participants, f.size, f.duration, f.cancelled)
 
+    def _capped(self, rules: _Recurrence, after: dt.datetime, hi: dt.datetime
+                ) -> list[tuple[dt.datetime, dt.datetime]]:
+        # Lazily, one past the cap at most: an RDATE list or a dense rule costs no more.
+        cap = window_cap(max(after, self.first.start), hi)
+        out: list[tuple[dt.datetime, dt.datetime]] = []
+        for s in rules.xafter(after, count=cap + 1, inc=True):
+            if s >= hi:
+                break
+            out.append((s, s.astimezone(UTC)))
+        if len(out) > cap:
+            self.capped = True
+            del out[cap:]
+        return out
 
 
 def series(meeting: Interaction, rule: object, zone: object, exdates: object) -> Series:
@@ -120,6 +139,7 @@ def series(meeting: Interaction, rule: object, zone: object, exdates: object) ->
     if not isinstance(rule, str):
         raise BadRecord("rrule is not a string")
     check_interval(rule)
+    check_rule_text(rule)
     start = meeting.start
     if zone:
         try:
