@@ -14,6 +14,7 @@ from agent.cli import main
 from tests.fakes.google.org import Truth, populate
 from tests.fakes.google.server import FakeGoogle, FakeServer, Fault
 from tests.fakes.google.world import GoogleWorld
+from tests.fakes.schedule import digests_due_now
 
 INSERT = r"POST /calendar/v3/calendars/[^/]+/events\?"
 
@@ -21,7 +22,7 @@ INSERT = r"POST /calendar/v3/calendars/[^/]+/events\?"
 def _config(world: GoogleWorld, tmp: Path, store: str) -> Path:
     s = world.settings
     rules = tmp / "rules.yaml"
-    rules.write_text(yaml.safe_dump({"meetings": {"mode": "hold"}}))
+    rules.write_text(yaml.safe_dump({"meetings": {"mode": "hold"}, "digests": digests_due_now()}))
     config = tmp / f"{store}.yaml"
     config.write_text(yaml.safe_dump({
         "source": {"type": "google", "domain": s.domain, "admin_subject": s.admin_subject,

@@ -25,6 +25,7 @@ from connectors.demo import generate
 from connectors.microsoft.calendar import MARK_PROPERTY
 from tests.fakes.graph import FakeGraph, Tenant
 from tests.fakes.graph.load import load_directory
+from tests.fakes.schedule import digests_due_now
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = "bridgework@demo.example"
@@ -46,7 +47,7 @@ def _tenant(path: Path) -> Tenant:
 
 def _config(tmp: Path, fake: FakeGraph) -> Path:
     rules = tmp / "rules.yaml"
-    rules.write_text("meetings:\n  mode: hold\n")
+    rules.write_text(yaml.safe_dump({"meetings": {"mode": "hold"}, "digests": digests_due_now()}))
     config = {
         "source": fake.settings_dict(level_attribute="employeeType", backoff_seconds=0.05,
                                      max_backoff_seconds=0.2),
