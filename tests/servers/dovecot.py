@@ -111,10 +111,17 @@ service imap-login {{
   inet_listener imaps {{
     port = 0
   }}
+  # "high-performance" login: one long-lived login process, not one per connection
+  service_count = 0
   chroot =
 }}
 service anvil {{
   chroot =
+}}
+service imap {{
+  # all users share one uid here, so a warm imap process may serve one after another
+  service_count = 0
+  process_min_avail = 1
 }}
 service auth {{
   user = {self.user}
