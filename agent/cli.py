@@ -228,7 +228,10 @@ def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> N
 
 def _register() -> None:
     from agent.cli_connect import connect
+    from agent.cli_standards import caldav, imap
 
+    connect.add_command(caldav)
+    connect.add_command(imap)
     main.add_command(connect)
     from agent.cli_ops import doctor
 

@@ -113,14 +113,3 @@ def microsoft(check: bool, config_path: str, mode: str | None) -> None:
     if result.missing:
         raise PermissionMissing(grant_hint(result.missing, wanted))
     click.echo("all permissions present")
-
-
-def _standards() -> None:
-    """CalDAV and IMAP: their commands live in agent.cli_standards."""
-    from agent.cli_standards import caldav, imap
-
-    connect.add_command(caldav)
-    connect.add_command(imap)
-
-
-_standards()
