@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -191,6 +192,7 @@ def main() -> None:
     finally:
         radicale.stop()
         dovecot.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

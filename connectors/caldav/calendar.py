@@ -92,6 +92,7 @@ class CalDavCalendar(Calendar):
         self._homes: dict[str, Home] = {}
         self._etags: dict[str, str | None] = {}  # hold href -> etag seen by the mark check
         self._server_schedules: bool | None = None
+        self._zones: dict[str, ZoneInfo] = {}  # each person's zone, learnt from the directory
 
     # --- clients and discovery --------------------------------------------------------------
     @property
@@ -139,6 +140,7 @@ class CalDavCalendar(Calendar):
     def read(self, people: Sequence[Person], cursors: Mapping[str, str]) -> Iterator[SyncChunk]:
         refused: list[str] = []
         for person in people:
+            self._zones[person.email] = _zone(person.timezone)
             try:
                 chunk = self._read_person(person, cursors.get(cursor_key(person.email)))
             except Refused as exc:
@@ -274,7 +276,7 @@ class CalDavCalendar(Calendar):
                         if b.end > start and b.start < end]
             except events.BadObject as exc:
                 raise DavError(f"{collection.href}: unreadable free-busy answer ({exc})", 502) from None
-        zone = ZoneInfo("UTC")
+        zone = self._zones.get(email, _UTC)  # floating times are the person's
         spans = []
         for item in dav.query(collection.href, start, end):
             try:

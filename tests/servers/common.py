@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from typing import NoReturn
@@ -41,3 +42,14 @@ def wait_until(ready: Callable[[], bool], seconds: float, alive: Callable[[], bo
             pass
         time.sleep(0.05)
     return False
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask a server to stop, and make it if it will not."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from tests.servers.common import free_port, unavailable, wait_until
+from tests.servers.common import free_port, stop_process, unavailable, wait_until
 
 MASTER, MASTER_PASSWORD = "master", "master-secret"
 PROBE, PROBE_PASSWORD = "probe@example.org", "probe-secret"
@@ -144,12 +144,7 @@ service stats {{
             return True
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- seeding, as the master user -----------------------------------------------------

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import requests
 
-from tests.servers.common import free_port, unavailable, wait_until
+from tests.servers.common import free_port, stop_process, unavailable, wait_until
 
 ADMIN, ADMIN_PASSWORD = "admin", "admin-secret"
 
@@ -94,12 +94,7 @@ level = warning
         return reply.status_code == 207
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
