@@ -174,7 +174,8 @@ class Engine:
     def upkeep(self) -> pipeline.UpkeepReport:
         org, rules = self._context()
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
-        return pipeline.upkeep(self.connectors.calendar, self.store, org, rules, excluded, self.clock())
+        return pipeline.upkeep(self.connectors.calendar, self.store, org, rules, excluded, self.clock(),
+                               self.ledger)
 
     def suggest(self) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
         org, rules = self._context()
@@ -197,7 +198,7 @@ class Engine:
         sync_report = self._sync(org, rules, now, progress)
         excluded = pipeline.exclusions(org, rules, self.opted_out(org))
         upkeep_report = pipeline.upkeep(self.connectors.calendar, self.store, org, rules,
-                                        excluded, now)
+                                        excluded, now, self.ledger)
         analysis, place_report = self._suggest(org, rules, excluded, now)
         progress(f"analysis: {len(analysis.drifting)} drifting of {len(analysis.seams)} seams; "
                  f"holds: {len(place_report.placed)} placed, {len(place_report.suggested)} "

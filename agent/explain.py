@@ -16,6 +16,7 @@ from agent.digest import DigestInput, compose, team_of
 from agent.dryrun import DryRun, problem_lines
 from agent.holds import render_text
 from agent.ledger import week_start
+from agent.lifecycle import Stage
 from agent.matcher import has_room, in_cooldown
 from agent.pipeline import Planned
 from agent.slots import could_meet
@@ -177,7 +178,7 @@ def meeting_lines(outcome: DryRun) -> list[str]:
 
 
 def _records(outcome: DryRun) -> list[tuple[SuggestionRecord, tuple[str, ...]]]:
-    status = "suggested" if outcome.rules.meetings.mode is HoldMode.SUGGEST else "placed"
+    status = Stage.SUGGESTED if outcome.rules.meetings.mode is HoldMode.SUGGEST else Stage.HELD
     out: list[tuple[SuggestionRecord, tuple[str, ...]]] = []
     for item in outcome.plans:
         if item.slot is None:

@@ -48,6 +48,7 @@ class History:
     last_12_weeks: dict[str, int] = field(default_factory=dict)
     last_circle_week: int | None = None
     seam_this_week: dict[frozenset[str], int] = field(default_factory=dict)
+    declines: dict[str, list[dt.date]] = field(default_factory=dict)  # days each person declined
 
 
 def _jitter(*parts: object) -> float:
@@ -58,6 +59,26 @@ def _jitter(*parts: object) -> float:
 def has_room(email: str, history: History, rules: Pairing) -> bool:
     return (history.this_week.get(email, 0) < rules.per_person_per_week
             and history.last_28_days.get(email, 0) < rules.per_person_per_month)
+
+
+def ask_share(email: str, history: History, rules: Pairing, today: dt.date) -> float:
+    """How often a person is asked, against the usual, after declining lately.
+
+    Each decline lowers it by ``declines.step``, weighing half as much every
+    ``recovery_weeks``; it never falls below ``declines.floor``.
+    """
+    backoff = rules.declines
+    weight = sum(0.5 ** ((today - day).days / (7 * backoff.recovery_weeks))
+                 for day in history.declines.get(email, ()))
+    return max(backoff.floor, 1.0 - backoff.step * weight)
+
+
+def asked_this_week(email: str, history: History, rules: Pairing, today: dt.date,
+                    week_key: str) -> bool:
+    """Whether this week may ask the person: always, unless declines lowered their share,
+    then in that share of weeks (the same answer for the same week, however often asked)."""
+    share = ask_share(email, history, rules, today)
+    return share >= 1.0 or _jitter(week_key, "ask", email) < share
 
 
 def in_cooldown(a: str, b: str, history: History, rules: Pairing, today: dt.date) -> bool:
@@ -105,6 +126,11 @@ def match_pairs(
     lapsed_people = {email for tie in lapsed for email in tie}
     graph: nx.Graph = nx.Graph()
     pool_size = max(4, 4 * rules.per_seam_per_week)
+
+    def available(department: str) -> list[Person]:
+        return [p for p in members.get(department, ()) if has_room(p.email, history, rules)
+                and asked_this_week(p.email, history, rules, today, week_key)]
+
     for seam in seams:
         left = _pool([p for p in members.get(seam[0], ()) if has_room(p.email, history, rules)],
                      lapsed_people, pool_size, week_key)
@@ -147,40 +173,65 @@ def match_pairs(
     return out
 
 
+#: The fewest members a circle meets with.
+CIRCLE_MIN = 4
+
+
+def circle_members(people: Sequence[Person], rules: Pairing, season: int) -> list[tuple[Person, ...]]:
+    """The season's circles: same-level people (when the rules say so), each from a different
+    department. The same people and season give the same circles; the next season rotates them."""
+    circles = rules.circles
+    season_key = f"season-{season}"
+    groups: dict[int | None, list[Person]] = defaultdict(list)
+    for person in people:
+        groups[person.level if circles.same_level else None].append(person)
+    out: list[tuple[Person, ...]] = []
+    for level in sorted(groups, key=lambda lv: (lv is None, lv or 0)):
+        by_dept: dict[str, list[Person]] = defaultdict(list)
+        for person in sorted(groups[level], key=lambda p: _jitter(season_key, "circle", p.email)):
+            by_dept[person.department].append(person)
+        while True:
+            # the departments with most people left go first, so small ones are not used up
+            depts = sorted((d for d in by_dept if by_dept[d]), key=lambda d: (-len(by_dept[d]), d))
+            if len(depts) < circles.size:
+                break
+            out.append(tuple(by_dept[d].pop() for d in depts[: circles.size]))
+    return out
+
+
 def peer_circles(
     people: Sequence[Person],
     history: History,
     rules: Pairing,
     week: int,
     week_key: str,
+    today: dt.date | None = None,
 ) -> list[Suggestion]:
-    """Circles of same-level people, each from a different department, every cadence weeks."""
+    """This week's circle meetings, every ``cadence_weeks``.
+
+    Membership is the season's (``circle_members``); a member whose allowance
+    is used up this week sits the meeting out, and a circle meets only with at
+    least ``CIRCLE_MIN`` members.
+    """
     circles = rules.circles
     if not circles.enabled:
         return []
     if history.last_circle_week is not None and week - history.last_circle_week < circles.cadence_weeks:
         return []
-    groups: dict[int | None, list[Person]] = defaultdict(list)
-    for person in people:
-        if has_room(person.email, history, rules):
-            groups[person.level if circles.same_level else None].append(person)
+    today = today or dt.date.min
     out: list[Suggestion] = []
-    for level in sorted(groups, key=lambda lv: (lv is None, lv or 0)):
-        by_dept: dict[str, list[Person]] = defaultdict(list)
-        for person in sorted(groups[level], key=lambda p: _jitter(week_key, "circle", p.email)):
-            by_dept[person.department].append(person)
-        while True:
-            # the departments with most people left go first, so small ones are not used up
-            depts = sorted((d for d in by_dept if by_dept[d]), key=lambda d: -len(by_dept[d]))
-            if len(depts) < circles.size:
-                break
-            members = tuple(by_dept[d].pop() for d in depts[: circles.size])
-            out.append(Suggestion(
-                people=members,
-                departments=tuple(p.department for p in members),
-                reason="peer-circle",
-                seam=None,
-                score=1.0,
-                rule=f"pairing.circles (size {circles.size}, every {circles.cadence_weeks} weeks)",
-            ))
+    for circle in circle_members(people, rules, week // circles.season_weeks):
+        present = tuple(p for p in circle if has_room(p.email, history, rules)
+                        and asked_this_week(p.email, history, rules, today, week_key))
+        if len(present) < CIRCLE_MIN:
+            continue
+        out.append(Suggestion(
+            people=present,
+            departments=tuple(p.department for p in present),
+            reason="peer-circle",
+            seam=None,
+            score=1.0,
+            rule=f"pairing.circles (size {circles.size}, every {circles.cadence_weeks} weeks, "
+                 f"members kept {circles.season_weeks} weeks)",
+        ))
     return out

@@ -13,24 +13,25 @@ import datetime as dt
 import fcntl
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
+from agent.lifecycle import Cause, Stage, Transition, check_transition
 from connectors.common.errors import ConfigError, StoreLocked
 from connectors.common.fileio import make_private_dir, write_private
 
 SCHEMA_VERSION = 1
 
-# Lifecycle of a suggestion: planned -> placed (or suggested, in suggest mode),
-# then declined, released, met, missed or removed. ``planned`` is written before
-# the calendar is touched, so a crash between the two is finished on the next run.
+# A suggestion's stages and their causes are agent.lifecycle's. ``planned`` is
+# written before the calendar is touched, so a crash between the two is finished
+# on the next run.
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,28 @@ class SuggestionRecord:
     reason: str
     week: int
     created: str  # ISO time
-    status: str
+    status: Stage
     mode: str
     start: str | None = None
     end: str | None = None
     updated: str | None = None
-    note: str = ""
+    transitions: tuple[Transition, ...] = ()
 
-    def with_status(self, status: str, now: dt.datetime, **changes: Any) -> SuggestionRecord:
-        return replace(self, status=status, updated=now.isoformat(), **changes)
+    def advance(self, stage: Stage, cause: Cause, now: dt.datetime, *, by: Iterable[str] = (),
+                start: dt.datetime | None = None, end: dt.datetime | None = None) -> SuggestionRecord:
+        """The record after one transition, kept with its time and cause; a new slot
+        (``start``/``end``) becomes the record's own.
+
+        :raises ValueError: the lifecycle has no such transition (a bug).
+        """
+        check_transition(self.status, stage, cause)
+        slot = (start.isoformat(), end.isoformat()) if start and end else (None, None)
+        step = Transition(stage, now.isoformat(), cause, tuple(by), *slot)
+        changes: dict[str, Any] = {}
+        if slot[0] is not None:
+            changes = {"start": slot[0], "end": slot[1]}
+        return replace(self, status=stage, updated=now.isoformat(),
+                       transitions=(*self.transitions, step), **changes)
 
 
 class StateDamaged(ConfigError):
@@ -98,6 +112,10 @@ class Store(Protocol):
     def remove_suggestions(self, ids: set[str]) -> None: ...
     def digest_sent(self, key: str) -> bool: ...
     def mark_digest_sent(self, key: str, when: dt.datetime) -> None: ...
+    def digests(self) -> dict[str, str]:
+        """Every digest key recorded (sent, or ``:sending``) and when."""
+        ...
+    def remove_digests(self, keys: set[str]) -> None: ...
 
     def opt_outs(self) -> set[str]: ...
     def add_opt_out(self, pseudonym: str) -> None: ...
@@ -140,6 +158,13 @@ class MemoryStore:
     def mark_digest_sent(self, key: str, when: dt.datetime) -> None:
         self.state.digests[key] = when.isoformat()
 
+    def digests(self) -> dict[str, str]:
+        return dict(self.state.digests)
+
+    def remove_digests(self, keys: set[str]) -> None:
+        for key in keys:
+            self.state.digests.pop(key, None)
+
     def opt_outs(self) -> set[str]:
         return set(self.state.opt_outs)
 
@@ -179,6 +204,30 @@ class _MetaDoc(_Doc):
     value: str
 
 
+#: Stages as stores written before the lifecycle had its enum named them.
+_LEGACY_STAGES = {"placed": Stage.HELD, "released": Stage.EXPIRED, "removed": Stage.CANCELLED}
+
+
+def _known_stage(value: str) -> str:
+    if value not in _LEGACY_STAGES:
+        Stage(value)  # raises ValueError naming it
+    return value
+
+
+def _known_cause(value: str) -> str:
+    Cause(value)  # raises ValueError naming it
+    return value
+
+
+class _TransitionDoc(_Doc):
+    stage: Annotated[str, AfterValidator(_known_stage)]
+    at: str
+    cause: Annotated[str, AfterValidator(_known_cause)]
+    by: list[str] = []
+    start: str | None = None
+    end: str | None = None
+
+
 class _SuggestionDoc(_Doc):
     id: str
     people: list[str]
@@ -186,12 +235,13 @@ class _SuggestionDoc(_Doc):
     reason: str
     week: int
     created: str
-    status: str
+    status: Annotated[str, AfterValidator(_known_stage)]
     mode: str
     start: str | None = None
     end: str | None = None
     updated: str | None = None
-    note: str = ""
+    note: str = ""  # stores written before transitions were kept
+    transitions: list[_TransitionDoc] = []
 
 
 _TABLES: dict[str, type[_Doc]] = {"cursors": _CursorsDoc, "digests": _DigestDoc,
@@ -259,10 +309,21 @@ def _plan_key(run: str) -> str:
     return f"plan:{run}"
 
 
+def _stage(value: str) -> Stage:
+    return _LEGACY_STAGES.get(value) or Stage(value)
+
+
 def _record_from(doc: Mapping[str, Any]) -> SuggestionRecord:
     data = dict(doc)
+    data.pop("note", None)
     data["people"] = tuple(data["people"])
     data["departments"] = tuple(data["departments"])
+    data["status"] = _stage(data["status"])
+    steps = tuple(Transition(_stage(t["stage"]), t["at"], Cause(t["cause"]), tuple(t.get("by", ())),
+                             t.get("start"), t.get("end")) for t in data.get("transitions", ()))
+    if not steps:  # an older store: the stage it reached, when it last changed
+        steps = (Transition(data["status"], data.get("updated") or data["created"], Cause.MIGRATED),)
+    data["transitions"] = steps
     return SuggestionRecord(**data)
 
 
@@ -362,6 +423,13 @@ class TinyStore:
 
     def mark_digest_sent(self, key: str, when: dt.datetime) -> None:
         self.db.table("digests").upsert({"key": key, "sent": when.isoformat()}, Query().key == key)
+
+    def digests(self) -> dict[str, str]:
+        return {d["key"]: d["sent"] for d in self.db.table("digests").all()}
+
+    def remove_digests(self, keys: set[str]) -> None:
+        if keys:
+            self.db.table("digests").remove(Query().key.one_of(sorted(keys)))
 
     def opt_outs(self) -> set[str]:
         return {d["pseudonym"] for d in self.db.table("opt_outs").all()}

@@ -408,7 +408,7 @@ class Circles(Strict):
 
     enabled: bool = Field(False, description="form peer circles as well as pairs")
     size: int = Field(5, ge=4, le=6, description="people in one circle")
-    cadence_weeks: int = Field(4, ge=1, le=26, description="weeks between new circles")
+    cadence_weeks: int = Field(4, ge=1, le=26, description="weeks between a circle's meetings")
     same_level: bool = Field(True, description="everyone in a circle has the same level")
 
 
@@ -457,6 +457,24 @@ class Meetings(Strict):
 
     mode: HoldMode = Field(
         HoldMode.SUGGEST,
+    season_weeks: int = Field(
+        12, ge=1, le=52, description="weeks a circle keeps its members; then they are rotated"
+    )
+
+
+class Declines(Strict):
+    """How declining lowers how often a person is asked, and how that wears off."""
+
+    step: float = Field(
+        0.5, ge=0, le=1, description="how much one fresh decline lowers how often that person is "
+        "asked (0.5: half as often)"
+    )
+    floor: float = Field(
+        0.25, gt=0, le=1, description="the least share of the usual asks a person who declines keeps"
+    )
+    recovery_weeks: int = Field(
+        8, ge=1, le=52, description="weeks after which a decline weighs half as much"
+    )
         description="suggest: digest only; hold: tentative hold for the organiser; "
         "invite: the hold invites both people",
     )
@@ -478,6 +496,7 @@ class Meetings(Strict):
         description="open conversation prompts listed where {prompts} appears",
     )
     days: list[Weekday] = Field(
+    declines: Declines = Field(default_factory=Declines)
         default_factory=lambda: [0, 1, 2, 3, 4], description="weekdays meetings may fall on"
     )
     hours: Hours = Field(
@@ -538,6 +557,10 @@ class Meetings(Strict):
             raise ValueError(
                 f"meetings of {_format_duration(self.duration)} do not fit in {self.hours}"
             )
+    release_unanswered: Duration = Field(
+        dt.timedelta(hours=2), description="a hold nobody answered is released this long before "
+        "it starts, like 2h or 1d"
+    )
         return self
 
 
@@ -556,6 +579,13 @@ class Digests(Strict):
     time: str = Field("08:00", description="local time digests go out, like 08:00")
     timezone: TimeZone = Field("UTC", description="time zone of day and time, like Europe/London")
     admins: list[Email] = Field(default_factory=list, description="who gets the admin digest")
+    @field_validator("release_unanswered")
+    @classmethod
+    def _sensible_release(cls, value: dt.timedelta) -> dt.timedelta:
+        if value > dt.timedelta(days=7):
+            raise ValueError(f"releasing {_format_duration(value)} before the start is more than 7d")
+        return value
+
 
     @field_validator("time")
     @classmethod

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from agent.eligibility import exclusion_reason, managers_of
 from agent.holds import suggestion_id
 from agent.ledger import week_of
+from agent.lifecycle import declines
 from agent.matcher import History, Suggestion, match_pairs, peer_circles
 from agent.pipeline.analyse import Analysis
 from agent.pipeline.org import Org
@@ -49,6 +50,8 @@ def history_from(records: Iterable[SuggestionRecord], org: Org, today: dt.date) 
             continue  # someone left the organisation
         created = dt.datetime.fromisoformat(record.created).date()
         age = (today - created).days
+        for pseudonym, when in declines(record).items():  # declines lower how often one is asked
+            history.declines.setdefault(org.by_pseudonym[pseudonym], []).append(when.date())
         for e in emails:
             assert e is not None
             if record.week == this_week:
@@ -107,7 +110,7 @@ def plan(
         for email in suggestion.emails:
             after_pairs.this_week[email] = after_pairs.this_week.get(email, 0) + 1
             after_pairs.last_28_days[email] = after_pairs.last_28_days.get(email, 0) + 1
-    suggestions += peer_circles(eligible, after_pairs, rules.pairing, week, week_key)
+    suggestions += peer_circles(eligible, after_pairs, rules.pairing, week, week_key, now.date())
     emails = sorted({e for s in suggestions for e in s.emails})
     busy: dict[str, list[Busy]] = {e: [] for e in emails}
     if busy_lookup is not None and emails:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from agent.holds import build_hold
 from agent.ledger import week_of
+from agent.lifecycle import Cause, Stage, Transition
 from agent.matcher import Suggestion
 from agent.pipeline.org import Org
 from agent.pipeline.plan import Planned
@@ -17,22 +18,28 @@ from rules.model import Rules
 
 
 def record_for(item: Planned, org: Org, rules: Rules, now: dt.datetime,
-               status: str) -> SuggestionRecord:
-    """The store's record of a planned suggestion (people pseudonymised)."""
+               status: Stage) -> SuggestionRecord:
+    """The store's record of a planned suggestion (people pseudonymised), ``suggested``
+    or, when its hold is to be placed, ``planned``."""
     s = item.suggestion
-    return SuggestionRecord(
+    record = SuggestionRecord(
         id=item.id,
         people=tuple(org.pseudonym[e] for e in s.emails),
         departments=s.departments,
         reason=s.reason,
         week=week_of(now),
         created=now.isoformat(),
-        status=status,
+        status=Stage.SUGGESTED,
         mode=rules.meetings.mode.value,
         start=item.slot.start.isoformat() if item.slot else None,
         end=item.slot.end.isoformat() if item.slot else None,
         updated=now.isoformat(),
+        transitions=(Transition(Stage.SUGGESTED, now.isoformat(), Cause.MATCHED),),
     )
+    if status is Stage.PLANNED and item.slot is not None:
+        record = record.advance(Stage.PLANNED, Cause.SLOT_FOUND, now, start=item.slot.start,
+                                end=item.slot.end)
+    return record
 
 
 def hold_for_record(record: SuggestionRecord, org: Org, rules: Rules) -> Hold | None:

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Sequence
 
+from agent.holds import HoldEchoes, echoes_of
 from agent.ledger import LedgerFiles
 from agent.pipeline.intake import KeyedCursors, SyncReport, opt_out_senders, record_opt_outs
 from agent.pipeline.org import Org, Progress, quiet
@@ -40,6 +41,7 @@ def sync(
     None decides by itself (only when no other thread runs).
     """
     report = SyncReport()
+    echoes = echoes_of(store.suggestions(), org.by_pseudonym)
     sources: list[tuple[str, Reader]] = [
         (name, src) for name, src in (("calendar", connectors.calendar), ("mail", connectors.mail))
         if src is not None
@@ -51,10 +53,10 @@ def sync(
     try:
         if can_fork(sources) and (parallel if parallel is not None else _single_threaded()):
             sync_in_workers(sources, ledger, store, org, now, report, progress, commit_every,
-                            opt_out_address)
+                            opt_out_address, echoes)
         else:
             _sync_in_turn(sources, ledger, store, org, now, report, progress, commit_every,
-                          opt_out_address)
+                          opt_out_address, echoes)
     finally:
         if collecting:
             gc.enable()
@@ -64,7 +66,7 @@ def sync(
 
 def _sync_in_turn(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, store: Store,
                   org: Org, now: dt.datetime, report: SyncReport, progress: Progress,
-                  commit_every: int, opt_out_address: str | None) -> None:
+                  commit_every: int, opt_out_address: str | None, echoes: HoldEchoes) -> None:
     """One source after the other, in this process."""
     cursors = KeyedCursors(store.cursors(), ledger.pseudonymiser)
     waiting: dict[str, str] = {}
@@ -74,7 +76,7 @@ def _sync_in_turn(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, st
             if opt_out_address and name == "mail":
                 record_opt_outs(opt_out_senders(chunk.interactions, opt_out_address), org, store,
                                 report)
-            report.stats.merge(ledger.add(chunk.interactions, org.people, now))
+            report.stats.merge(ledger.add(echoes.drop(chunk.interactions), org.people, now))
             if chunk.resynced:
                 report.resyncs.append(chunk.cursor_key)
             if chunk.cursor is not None:

@@ -1,8 +1,11 @@
 """Upkeep: look after the holds already placed.
 
-Declined, stale and opted-out holds are released, conflicted ones moved,
-and what was met or missed recorded. Only events carrying Bridgework's mark
-are touched (the guard is in ``Calendar.move`` and ``Calendar.release``).
+Every hold on a calendar is read back each pass and moved along its
+lifecycle (``agent.lifecycle``): acceptances recorded; declined, unanswered,
+opted-out and orphaned holds released; clashing ones moved; and what was met
+or missed recorded, a met meeting entering the ledger once. Only events
+carrying Bridgework's mark are touched (the guard is in ``Calendar.move`` and
+``Calendar.release``).
 """
 
 from __future__ import annotations
@@ -12,12 +15,22 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from agent.holds import Upkeep, conflicts, decide, without_hold
+from agent.holds import (
+    Upkeep,
+    UpkeepDecision,
+    conflicts,
+    decide,
+    met_meeting,
+    said,
+    without_hold,
+)
+from agent.ledger import LedgerFiles
+from agent.lifecycle import LOOKED_AFTER, Cause, Stage, declines, reached
 from agent.pipeline.org import Org
 from agent.pipeline.records import hold_for_record
 from agent.slots import find_slot, horizon_end
 from agent.store import Store, SuggestionRecord
-from connectors.base import Calendar, Hold
+from connectors.base import Calendar, Hold, HoldState, Response
 from connectors.common.errors import ConnectorError, NotOurEvent
 from rules.model import Rules
 
@@ -32,6 +45,27 @@ class UpkeepReport:
         self.outcomes[what] = self.outcomes.get(what, 0) + 1
 
 
+@dataclass
+class _Pass:
+    """What one upkeep pass works with."""
+
+    calendar: Calendar
+    store: Store
+    org: Org
+    rules: Rules
+    now: dt.datetime
+    ledger: LedgerFiles | None
+    report: UpkeepReport
+
+    def save(self, record: SuggestionRecord, stage: Stage, cause: Cause, *,
+             by: tuple[str, ...] = (), start: dt.datetime | None = None,
+             end: dt.datetime | None = None) -> None:
+        # People are kept as pseudonyms only; someone not in the directory is not named.
+        pseudonyms = tuple(self.org.pseudonym[e] for e in by if e in self.org.pseudonym)
+        self.store.save_suggestion(record.advance(stage, cause, self.now, by=pseudonyms,
+                                                  start=start, end=end))
+
+
 def upkeep(
     calendar: Calendar | None,
     store: Store,
@@ -39,20 +73,22 @@ def upkeep(
     rules: Rules,
     excluded: Mapping[str, str],
     now: dt.datetime,
+    ledger: LedgerFiles | None = None,
 ) -> UpkeepReport:
-    """Release declined, stale and opted-out holds; move conflicted ones; record what was met."""
+    """Move every hold on a calendar along its lifecycle; met meetings go into ``ledger``."""
     report = UpkeepReport()
     if calendar is None:
         return report
+    work = _Pass(calendar, store, org, rules, now, ledger, report)
     for record in store.suggestions():
-        if record.status != "placed":
+        if record.status not in LOOKED_AFTER:
             continue
         # One hold that cannot be looked after must not stop the others (or the cycle).
         try:
-            _look_after(record, calendar, store, org, rules, excluded, now, report)
+            _look_after(record, excluded, work)
         except NotOurEvent:
             log.warning("hold %s no longer carries Bridgework's mark; leaving it alone", record.id)
-            store.save_suggestion(record.with_status("removed", now, note="mark lost; left alone"))
+            work.save(record, Stage.CANCELLED, Cause.MARK_LOST)
             report.count("not-ours")
         except ConnectorError as exc:
             log.warning("hold %s: %s; trying again next cycle", record.id, exc.message)
@@ -60,66 +96,92 @@ def upkeep(
     return report
 
 
-def _look_after(record: SuggestionRecord, calendar: Calendar, store: Store, org: Org, rules: Rules,
-                excluded: Mapping[str, str], now: dt.datetime, report: UpkeepReport) -> None:
-    hold = hold_for_record(record, org, rules)
+def _look_after(record: SuggestionRecord, excluded: Mapping[str, str], work: _Pass) -> None:
+    hold = hold_for_record(record, work.org, work.rules)
     if hold is None:
-        _release_orphan(record, calendar, org, now)
-        report.count("left")
-        store.save_suggestion(record.with_status("removed", now, note="a person left"))
+        release_orphan(record, work.calendar, work.org, work.now)
+        work.report.count("left")
+        work.save(record, Stage.CANCELLED, Cause.PERSON_LEFT)
         return
-    if hold.start > now and any(e in excluded for e in hold.attendees):
-        calendar.release(hold)  # opted out or excluded: gone from calendars this cycle
-        store.save_suggestion(record.with_status("released", now, note="a person is excluded"))
-        report.count("released")
+    out = tuple(e for e in hold.attendees if e in excluded)
+    if hold.start > work.now and out:
+        work.calendar.release(hold)  # opted out or excluded: gone from calendars this cycle
+        work.save(record, Stage.CANCELLED, Cause.EXCLUDED, by=out)
+        work.report.count("excluded")
         return
-    state = calendar.state(hold)
+    state = work.calendar.state(hold)
     start, end = state.start or hold.start, state.end or hold.end
     clash = False
-    if state.exists and end > now:
-        busy = calendar.busy(list(hold.attendees), start, end)
+    if state.exists and end > work.now:
+        busy = work.calendar.busy(list(hold.attendees), start, end)
         clash = conflicts(dict(busy), start, end)
-    decision = decide(hold, state, now, clash)
-    _carry_out(decision.action, decision.why, hold, record, calendar, store, org, rules, now)
-    report.count(decision.action.value)
+    known = {work.org.by_pseudonym.get(p, "") for p in declines(record)}
+    decision = decide(hold, state, work.now, clash, work.rules.meetings,
+                      reached(record, Stage.ACCEPTED), known)
+    _carry_out(decision, hold, state, record, work)
+    work.report.count(decision.action.value)
 
 
-def _release_orphan(record: SuggestionRecord, calendar: Calendar, org: Org, now: dt.datetime) -> None:
-    """Someone in the hold left: take a future hold off the organiser's calendar if they stayed."""
+def release_orphan(record: SuggestionRecord, calendar: Calendar, org: Org, now: dt.datetime,
+                   past_too: bool = False) -> bool:
+    """Someone in the hold left: take the hold off the organiser's calendar if they stayed.
+
+    Returns False when the organiser left too (their calendar cannot be named). A
+    past hold is left where it is unless ``past_too`` (the uninstall).
+    """
     organizer = org.by_pseudonym.get(record.people[0])
     if organizer is None or record.start is None or record.end is None:
-        return
+        return False
     start = dt.datetime.fromisoformat(record.start)
-    if start <= now:
-        return
+    if start <= now and not past_too:
+        return True
     # The guard in Calendar.release only needs the id and the organiser to check the mark.
     calendar.release(Hold(record.id, organizer, (organizer,), start,
                           dt.datetime.fromisoformat(record.end), "", ""))
+    return True
 
 
-def _carry_out(action: Upkeep, why: str, hold: Hold, record: SuggestionRecord,
-               calendar: Calendar, store: Store, org: Org, rules: Rules, now: dt.datetime) -> None:
+def _carry_out(decision: UpkeepDecision, hold: Hold, state: HoldState, record: SuggestionRecord,
+               work: _Pass) -> None:
+    action, cause, by = decision.action, decision.cause, decision.by
     if action is Upkeep.KEEP:
         return
-    if action in (Upkeep.DECLINED, Upkeep.STALE):
-        calendar.release(hold)
-        status = "declined" if action is Upkeep.DECLINED else "released"
-        store.save_suggestion(record.with_status(status, now, note=why))
+    if action is Upkeep.ACCEPT:
+        work.save(record, Stage.ACCEPTED, cause, by=tuple(said(state, hold, Response.ACCEPTED)))
+    elif action is Upkeep.MEMBER_DECLINED:
+        work.save(record, record.status, cause, by=by)
+    elif action is Upkeep.RESCHEDULED:
+        work.save(record, Stage.ACCEPTED, cause, start=state.start, end=state.end)
     elif action is Upkeep.GONE:
-        store.save_suggestion(record.with_status("removed", now, note=why))
-    elif action in (Upkeep.MET, Upkeep.MISSED):
-        store.save_suggestion(record.with_status(action.value, now, note=why))
+        work.save(record, Stage.CANCELLED, cause)
+    elif action in (Upkeep.DECLINED, Upkeep.EXPIRE):
+        work.calendar.release(hold)
+        work.save(record, Stage.DECLINED if action is Upkeep.DECLINED else Stage.EXPIRED, cause,
+                  by=by)
+    elif action is Upkeep.MET:
+        if work.ledger is not None:
+            # Into the ledger before the record says met: a crash in between counts it
+            # again on the rerun, and the ledger knows the interaction id already.
+            work.ledger.add([met_meeting(hold, state)], work.org.people, work.now)
+            work.ledger.commit(work.now)
+        work.save(record, Stage.MET, cause)
+    elif action is Upkeep.MISSED:
+        work.save(record, Stage.MISSED, cause)
     elif action is Upkeep.MOVE:
-        people = [org.people[e] for e in hold.attendees]
-        horizon = horizon_end(now, rules.meetings.horizon_days)
-        current = calendar.busy(list(hold.attendees), now, horizon)
-        busy = {e: without_hold(list(spans), hold.start, hold.end) for e, spans in current.items()}
-        slot = find_slot(people, busy, rules.meetings, now)
-        if slot is None:
-            calendar.release(hold)
-            store.save_suggestion(record.with_status("released", now, note="conflict, no new slot"))
-            return
-        calendar.move(hold, slot.start, slot.end)
-        store.save_suggestion(record.with_status(
-            "placed", now, start=slot.start.isoformat(), end=slot.end.isoformat(),
-            note="moved after a conflict"))
+        _move(hold, record, work)
+
+
+def _move(hold: Hold, record: SuggestionRecord, work: _Pass) -> None:
+    """To the next good slot for everyone in it; released when there is none."""
+    people = [work.org.people[e] for e in hold.attendees]
+    horizon = horizon_end(work.now, work.rules.meetings.horizon_days)
+    current = work.calendar.busy(list(hold.attendees), work.now, horizon)
+    busy = {e: without_hold(list(spans), hold.start, hold.end) for e, spans in current.items()}
+    slot = find_slot(people, busy, work.rules.meetings, work.now)
+    if slot is None:
+        work.calendar.release(hold)
+        work.save(record, Stage.CANCELLED, Cause.NO_SLOT)
+        work.report.count("no-slot")
+        return
+    work.calendar.move(hold, slot.start, slot.end)
+    work.save(record, Stage.MOVED, Cause.CONFLICT, start=slot.start, end=slot.end)

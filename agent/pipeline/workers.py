@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.holds import HoldEchoes
 from agent.ledger import AddStats, Batch, Batcher, LedgerFiles
 from agent.pipeline.intake import KeyedCursors, SyncReport, opt_out_senders, record_opt_outs
 from agent.pipeline.org import Org, Progress
@@ -50,7 +51,7 @@ class _Failure:
 
 def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mapping[str, str],
             batcher: Batcher, now: dt.datetime, opt_out_address: str | None,
-            out: Any) -> None:
+            echoes: HoldEchoes, out: Any) -> None:
     drop_inherited_locks()
     parent = os.getppid()
 
@@ -77,7 +78,7 @@ def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mappin
         senders: list[str] = []
         stats = AddStats()
         for chunk in source.read(people, cursors):
-            interactions: Iterable[Interaction] = chunk.interactions
+            interactions: Iterable[Interaction] = echoes.drop(chunk.interactions)
             if opt_out_address and name.startswith("mail"):
                 senders.extend(opt_out_senders(interactions, opt_out_address))
             stats.merge(batcher.add(interactions, now))
@@ -97,7 +98,8 @@ def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mappin
 
 def sync_in_workers(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, store: Store,
                     org: Org, now: dt.datetime, report: SyncReport, progress: Progress,
-                    commit_every: int, opt_out_address: str | None) -> None:
+                    commit_every: int, opt_out_address: str | None,
+                    echoes: HoldEchoes | None = None) -> None:
     """Read every source in its own forked process (a big file in several); write here."""
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue(maxsize=2)  # bounds memory: a fast reader waits for the parent
@@ -107,7 +109,7 @@ def sync_in_workers(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, 
     workers = {
         name: ctx.Process(target=_worker, name=f"bridgework-sync-{name}", daemon=True,
                           args=(name, source, people, cursors, ledger.worker_batcher(org.people),
-                                now, opt_out_address, out))
+                                now, opt_out_address, echoes or HoldEchoes(), out))
         for name, source in readers
     }
     by_name = dict(readers)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from agent.lifecycle import Stage
 from connectors.base import Hold, Response
 from connectors.memory import StoredEvent
 from rules.model import Rules
@@ -78,7 +79,7 @@ def test_crash_between_record_and_place_is_finished_not_duplicated(
         world.engine.run_once()
     assert len(holds(world)) == 1
     # the whole plan was recorded before the first hold: everything after the cut waits
-    waiting = [r for r in world.store.suggestions() if r.status == "planned"]
+    waiting = [r for r in world.store.suggestions() if r.status is Stage.PLANNED]
     assert len(waiting) >= 1
     monkeypatch.setattr(world.calendar, "place", real_place)
     world.restart()
@@ -86,7 +87,7 @@ def test_crash_between_record_and_place_is_finished_not_duplicated(
     assert report.place.resumed == len(waiting)
     ids = [key[1] for key in holds(world)]
     assert len(ids) == len(set(ids))
-    assert len(ids) == len([r for r in world.store.suggestions() if r.status == "placed"])
+    assert len(ids) == len([r for r in world.store.suggestions() if r.status is Stage.HELD])
 
 
 def test_crash_after_place_before_record_does_not_duplicate(
@@ -97,7 +98,7 @@ def test_crash_after_place_before_record_does_not_duplicate(
     real_save = store.save_suggestion
 
     def crash_on_placed(record):  # type: ignore[no-untyped-def]
-        if record.status == "placed":
+        if record.status is Stage.HELD:
             raise Crash("killed after the calendar call")
         real_save(record)
 
@@ -107,7 +108,7 @@ def test_crash_after_place_before_record_does_not_duplicate(
     monkeypatch.setattr(store, "save_suggestion", real_save)
     world.restart()
     world.engine.run_once()
-    placed = [r for r in world.store.suggestions() if r.status == "placed"]
+    placed = [r for r in world.store.suggestions() if r.status is Stage.HELD]
     assert len(holds(world)) == len(placed)
 
 
@@ -122,7 +123,7 @@ def test_declined_hold_is_released(make_world: Callable[..., World]) -> None:
     outcome = world.engine.upkeep()
     assert outcome.outcomes.get("declined") == 1
     assert key not in world.calendar.events
-    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "declined"
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] is Stage.DECLINED
 
 
 def test_accepted_hold_counts_as_met_once_it_happened(make_world: Callable[..., World]) -> None:
@@ -134,7 +135,7 @@ def test_accepted_hold_counts_as_met_once_it_happened(make_world: Callable[..., 
         event.responses[a] = Response.ACCEPTED
     world.clock.now = event.end + dt.timedelta(minutes=5)
     world.engine.upkeep()
-    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "met"
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] is Stage.MET
 
 
 def test_opt_out_releases_holds_within_one_cycle(make_world: Callable[..., World]) -> None:
@@ -146,7 +147,7 @@ def test_opt_out_releases_holds_within_one_cycle(make_world: Callable[..., World
     world.clock.now += dt.timedelta(hours=1)
     world.engine.run_once()
     statuses = {r.id: r.status for r in world.store.suggestions()}
-    assert statuses[record.id] == "released"
+    assert statuses[record.id] is Stage.CANCELLED
     assert all(k[1] != record.id for k in world.calendar.events)
 
 
@@ -179,7 +180,7 @@ def test_foreign_event_with_same_id_is_never_touched(make_world: Callable[..., W
     assert other_key not in world.calendar.events  # and the next hold was still looked after
     assert outcome.outcomes["not-ours"] == 1 and outcome.outcomes["declined"] == 1
     statuses = {r.id: r.status for r in world.store.suggestions()}
-    assert statuses[record.id] == "removed" and statuses[other.id] == "declined"
+    assert statuses[record.id] is Stage.CANCELLED and statuses[other.id] is Stage.DECLINED
 
 
 def test_a_past_meeting_is_not_deleted_when_someone_opts_out(make_world: Callable[..., World]) -> None:
@@ -193,7 +194,7 @@ def test_a_past_meeting_is_not_deleted_when_someone_opts_out(make_world: Callabl
     world.store.add_opt_out(record.people[1])
     world.engine.upkeep()
     assert key in world.calendar.events
-    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "met"
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] is Stage.MET
 
 
 def test_a_person_leaving_takes_the_future_hold_off_the_calendar(make_world: Callable[..., World]) -> None:
@@ -206,7 +207,7 @@ def test_a_person_leaving_takes_the_future_hold_off_the_calendar(make_world: Cal
     directory._people.pop(leaver)  # type: ignore[attr-defined]
     world.engine.upkeep()
     assert key not in world.calendar.events
-    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "removed"
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] is Stage.CANCELLED
 
 
 def test_suggest_mode_touches_no_calendar(make_world: Callable[..., World]) -> None:
@@ -240,7 +241,7 @@ def test_mail_to_the_opt_out_address_opts_the_sender_out(make_world: Callable[..
     world.clock.now += dt.timedelta(hours=1)
     again = world.engine.run_once()
     assert again.sync.opt_outs == [email]
-    assert {r.id: r.status for r in world.store.suggestions()}[record.id] == "released"
+    assert {r.id: r.status for r in world.store.suggestions()}[record.id] is Stage.CANCELLED
     assert email in again.excluded and again.excluded[email] == "opted out"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.lifecycle import Stage
 from agent.store import StateDamaged, SuggestionRecord, TinyStore, last_good_path
 
 NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
@@ -16,7 +17,8 @@ NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
 
 def _record(id_: str) -> SuggestionRecord:
     return SuggestionRecord(id_, ("p1", "p2"), ("Legal", "Sales"), "reconnect", 2968,
-                            NOW.isoformat(), "planned", "hold", NOW.isoformat(), NOW.isoformat())
+                            NOW.isoformat(), Stage.PLANNED, "hold", NOW.isoformat(),
+                            NOW.isoformat())
 
 
 def _store_with_data(tmp_path: Path) -> Path:

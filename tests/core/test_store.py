@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from agent.lifecycle import Cause, Stage
 from agent.store import MemoryStore, Store, SuggestionRecord, TinyStore, lock_store
 from connectors.common.errors import ConfigError, StoreLocked
 
 NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
 
 
-def record(id_: str = "abc", status: str = "planned") -> SuggestionRecord:
+def record(id_: str = "abc", status: Stage = Stage.PLANNED) -> SuggestionRecord:
     return SuggestionRecord(id_, ("p1", "p2"), ("Legal", "Sales"), "reconnect", 2968,
                             NOW.isoformat(), status, "invite", NOW.isoformat(), NOW.isoformat())
 
@@ -35,10 +36,11 @@ class StoreContract:
     def test_suggestions_upsert_by_id(self, tmp_path: Path) -> None:
         store = self.make(tmp_path)
         store.save_suggestion(record())
-        store.save_suggestion(record().with_status("placed", NOW))
+        store.save_suggestion(record().advance(Stage.HELD, Cause.PLACED, NOW))
         store.save_suggestion(record("other"))
         got = {r.id: r for r in store.suggestions()}
-        assert got["abc"].status == "placed" and got["abc"].people == ("p1", "p2")
+        assert got["abc"].status is Stage.HELD and got["abc"].people == ("p1", "p2")
+        assert got["abc"].transitions[-1].cause is Cause.PLACED
         assert len(got) == 2
 
     def test_digests_and_opt_outs(self, tmp_path: Path) -> None:
