@@ -241,3 +241,6 @@ def _register() -> None:
 
 
 _register()
+    from agent.cli_holds import holds
+
+    main.add_command(holds)

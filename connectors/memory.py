@@ -7,6 +7,7 @@ holds are ordinary events that carry Bridgework's mark, and other events
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -89,10 +90,14 @@ class MemoryCalendar(Calendar):
         self._meetings: list[Interaction] = list(meetings)
         self.events: dict[tuple[str, str], StoredEvent] = {}
         self.calls: dict[str, int] = {}
+        #: Every change made to an existing event: (what, owner, id, the event's mark then).
+        self.writes: list[tuple[str, str, str, str | None]] = []
+        self._index: _MeetingIndex | None = None
 
     # --- test helpers -----------------------------------------------------------
     def add_meeting(self, meeting: Interaction) -> None:
         self._meetings.append(meeting)
+        self._index = None
 
     def add_foreign_event(self, owner: str, event_id: str, start: dt.datetime,
                           end: dt.datetime, mark: str | None = None) -> None:
@@ -123,14 +128,11 @@ class MemoryCalendar(Calendar):
         self._count("busy")
         wanted = set(emails)
         out: dict[str, list[Busy]] = {e: [] for e in emails}
-        for m in self._meetings:
-            if m.kind is not InteractionKind.MEETING or m.cancelled:
-                continue
-            m_end = m.start + m.duration
-            if m_end <= start or m.start >= end:
-                continue
+        if self._index is None:
+            self._index = _MeetingIndex(self._meetings)
+        for m in self._index.overlapping(start, end):
             for who in set(m.participants) & wanted:
-                out[who].append(Busy(m.start, m_end))
+                out[who].append(Busy(m.start, m.start + m.duration))
         for ev in self.events.values():
             if ev.cancelled or ev.end <= start or ev.start >= end:
                 continue
@@ -167,11 +169,32 @@ class MemoryCalendar(Calendar):
     def _update_time(self, hold: Hold, start: dt.datetime, end: dt.datetime) -> None:
         self._count("move")
         key = (hold.organizer, hold.id)
+        self.writes.append(("move", *key, self.events[key].mark))
         self.events[key] = replace(self.events[key], start=start, end=end)
 
     def _delete(self, hold: Hold) -> None:
         self._count("release")
-        del self.events[(hold.organizer, hold.id)]
+        key = (hold.organizer, hold.id)
+        self.writes.append(("release", *key, self.events[key].mark))
+        del self.events[key]
+
+
+class _MeetingIndex:
+    """The calendar's meetings sorted by start, so free/busy reads a window, not everything."""
+
+    def __init__(self, meetings: Iterable[Interaction]) -> None:
+        kept = sorted((m for m in meetings if m.kind is InteractionKind.MEETING and not m.cancelled),
+                      key=lambda m: m.start)
+        self._meetings = kept
+        self._starts = [m.start for m in kept]
+        self._longest = max((m.duration for m in kept), default=dt.timedelta(0))
+
+    def overlapping(self, start: dt.datetime, end: dt.datetime) -> Iterator[Interaction]:
+        first = bisect.bisect_left(self._starts, start - self._longest)
+        last = bisect.bisect_left(self._starts, end)
+        for m in self._meetings[first:last]:
+            if m.start + m.duration > start:
+                yield m
 
 
 class MemorySender(Sender):
