@@ -238,9 +238,9 @@ def _register() -> None:
     main.add_command(doctor)
     main.add_command(rules_group)
     main.add_command(digest_group)
-
-
-_register()
     from agent.cli_holds import holds
 
     main.add_command(holds)
+
+
+_register()
