@@ -23,7 +23,8 @@ import numpy as np
 from agent.drift import SeamResult, SeamWeeks, detect
 from rules.model import Seams
 
-RUNS = 20
+RUNS = 20  # what every analysis runs (the daemon's, the digest's)
+LONG_RUNS = 100  # ``analyze --calibrate``
 SEED = 20_241  # fixed: the same ledger gives the same report
 SMALL_P = 0.05
 

@@ -82,6 +82,7 @@ class SignalTest:
     observed: float  # pooled over the recent weeks
     expected: float  # the baseline rate times the recent exposure
     dispersion: float  # variance over mean, from the baseline weeks
+    persistence: float  # how much more the recent weeks' sum varies than independent weeks' would
     df: int
     t: float
     p: float
@@ -93,6 +94,7 @@ class SignalTest:
             "change": round(self.change, 3), "observed": round(self.observed, 1),
             "expected": round(self.expected, 1),
             "dispersion": round(self.dispersion, 2) if math.isfinite(self.dispersion) else None,
+            "persistence": round(self.persistence, 2),
             "df": self.df, "t": round(self.t, 2) if math.isfinite(self.t) else None,
             "p": round(self.p, 4), "q": round(self.q, 4),
         }
@@ -299,7 +301,7 @@ def _signal(name: str, test: ExposureTest, column: int, q: float) -> SignalTest:
     return SignalTest(name, float(test.baseline_rate[column]), float(test.recent_rate[column]),
                       float(test.change[column]), float(test.observed[column]),
                       float(test.expected[column]), float(test.dispersion[column]),
-                      int(test.df[column]), float(test.t[column]), float(test.p[column]), q)
+                      test.persistence, int(test.df[column]), float(test.t[column]), float(test.p[column]), q)
 
 
 def _judge(j: _Judged, q: tuple[float, float], departments: Sequence[str], seams: Seams) -> SeamResult:

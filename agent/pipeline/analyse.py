@@ -12,6 +12,7 @@ from agent.calibrate import Calibration, calibrate
 from agent.drift import (
     PersonTrend,
     SeamResult,
+    SeamWeeks,
     detect,
     lapsed_ties,
     person_trends,
@@ -35,6 +36,9 @@ class Analysis:
     too_thin: dict[tuple[str, str], float] = field(default_factory=dict)  # below min_volume
     #: the week-shuffle placebo's false-alarm rate for these rules on this organisation
     calibration: Calibration | None = None
+    #: the analysed weeks per department pair (small: weeks x departments squared), for a
+    #: longer calibration on demand (``analyze --calibrate``)
+    seam_weeks: SeamWeeks | None = None
 
     @property
     def drifting(self) -> list[tuple[str, str]]:
@@ -83,4 +87,4 @@ def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Anal
         if t.person in email_of
     }
     return Analysis(as_of, len(org.people), seams, ties, trends, first, last, too_thin,
-                    calibration)
+                    calibration, weeks)

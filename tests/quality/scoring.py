@@ -69,6 +69,7 @@ def shuffled(table: ContactTable, rng: np.random.Generator) -> ContactTable:
 class Score:
     """Counts over many organisations; the figures are properties."""
 
+    planted_orgs: int = 0
     planted: int = 0
     found: int = 0
     false_flags: int = 0
@@ -80,6 +81,7 @@ class Score:
     placebo_flags: int = 0
     placebo_tests: int = 0
     placebo_small_p: int = 0
+    ranked: int = 0  # planted 60 % seams among the org's five highest scores
     missed_by: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -88,8 +90,13 @@ class Score:
 
     @property
     def precision(self) -> float:
-        flagged = self.found + self.false_flags
-        return self.found / flagged if flagged else 1.0
+        """Share of flags on planted orgs that are planted seams (ramps or thinning)."""
+        right = self.found + self.thinning_found
+        return right / (right + self.false_flags) if right + self.false_flags else 1.0
+
+    @property
+    def false_flags_per_org(self) -> float:
+        return self.false_flags / self.planted_orgs if self.planted_orgs else float("nan")
 
     @property
     def null_flags_per_org(self) -> float:
@@ -108,7 +115,8 @@ class Score:
         return [
             f"planted 60% ramps: {self.found}/{self.planted} found, recall {self.recall:.2f}, "
             f"precision {self.precision:.2f} ({self.false_flags} false flags on planted orgs); "
-            f"misses stopped by {missed}",
+            f"misses stopped by {missed}; {self.ranked} of {self.planted} ranked in their "
+            "org's top 5",
             f"same people, fewer messages: flagged in {self.thinning_found} of {self.thinning}",
             f"null orgs: {self.null_flags} false flags in {self.null_orgs} "
             f"({self.null_flags_per_org:.2f} per org)",
@@ -119,7 +127,12 @@ class Score:
 
 def stopped_by(result: SeamResult | None) -> str:
     """Which gate stopped a planted seam: volume (not judged), threshold or BH."""
-    return "volume" if result is None else result.gate
+    if result is None:
+        return "volume"
+    gate = getattr(result, "gate", None)  # (detectors before the gate field: read the reason)
+    if gate is None:
+        gate = "BH" if "within week-to-week variation" in result.reason else "threshold"
+    return str(gate)
 
 
 def score_planted(score: Score, org: BurstyOrg, results: Sequence[SeamResult]) -> None:
@@ -127,7 +140,10 @@ def score_planted(score: Score, org: BurstyOrg, results: Sequence[SeamResult]) -
     flagged = {frozenset(r.departments) for r in results if r.drifting}
     declining = {frozenset(p) for p in org.truth.declining}
     thinning = {frozenset(p) for p in org.truth.thinning}
+    score.planted_orgs += 1
     score.planted += len(declining)
+    top = {frozenset(r.departments) for r in sorted(results, key=lambda r: -r.score)[:5]}
+    score.ranked += len(top & declining)
     score.found += len(flagged & declining)
     score.false_flags += len(flagged - declining - thinning)
     score.thinning += len(thinning)
@@ -149,6 +165,6 @@ def score_placebo(score: Score, data: Ledgered, rules: Rules, runs: int, seed: i
         results = detect(placebo, rules)
         score.placebo_runs += 1
         score.placebo_flags += sum(r.drifting for r in results)
-        p_values = [p for r in results for p in r.p_values]
+        p_values = [p for r in results for p in getattr(r, "p_values", (r.p_value,))]
         score.placebo_tests += len(p_values)
         score.placebo_small_p += sum(p < 0.05 for p in p_values)

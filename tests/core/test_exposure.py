@@ -1,0 +1,68 @@
+"""The exposure test: counts against what the baseline rate predicts, dispersion from the baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agent.exposure import benjamini_hochberg, exposure_test, persistence
+
+BASELINE, RECENT = slice(0, 26), slice(26, 32)
+
+
+def series(seed: int, columns: int = 200, rate: float = 0.05, drop: float = 0.0,
+           quiet: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Overdispersed counts (gamma-mixed Poisson) that are a steady share of their exposure."""
+    rng = np.random.default_rng(seed)
+    exposure = np.full((32, columns), 600.0)
+    for week in quiet:
+        exposure[week] *= 0.3  # an org-wide holiday week
+    level = rate * exposure * rng.gamma(4.0, 1 / 4.0, exposure.shape)
+    level[RECENT] *= 1 - drop
+    return rng.poisson(level).astype(float), exposure
+
+
+def test_holiday_weeks_in_the_recent_window_move_the_expectation_not_the_verdict() -> None:
+    counts, exposure = series(1, quiet=(27, 28, 29))
+    test = exposure_test(counts, exposure, BASELINE, RECENT)
+    assert abs(float(np.median(test.change))) < 0.05  # the raw counts fell by a third
+    assert 0.01 <= float((test.p < 0.05).mean()) <= 0.1
+
+
+def test_a_real_fall_is_found() -> None:
+    counts, exposure = series(2, drop=0.6)
+    test = exposure_test(counts, exposure, BASELINE, RECENT)
+    assert float(np.median(test.change)) < -0.5
+    assert float((test.p < 0.05).mean()) > 0.9
+
+
+def test_no_variance_is_taken_from_the_recent_weeks() -> None:
+    counts, exposure = series(3, columns=1)
+    calm, wild = counts.copy(), counts.copy()
+    total = counts[RECENT].sum()
+    calm[RECENT] = total / 6
+    wild[RECENT] = 0.0
+    wild[RECENT.start] = total  # the same recent sum in one burst
+    p_calm = exposure_test(calm, exposure, BASELINE, RECENT).p
+    p_wild = exposure_test(wild, exposure, BASELINE, RECENT).p
+    assert p_calm == p_wild
+
+
+def test_persistent_weeks_widen_the_test() -> None:
+    rng = np.random.default_rng(4)
+    steps = rng.normal(size=(32, 300))
+    smooth = (steps + np.roll(steps, 1, axis=0) + np.roll(steps, 2, axis=0)) / 3  # 3-week projects
+    lags = persistence(smooth[:26], 5)
+    assert lags[0] > 0.5
+    shuffled = persistence(rng.permutation(smooth[:26]), 5)
+    assert abs(shuffled[0]) < 0.1
+
+
+def test_a_series_without_exposure_is_not_judged() -> None:
+    counts = np.zeros((32, 1))
+    test = exposure_test(counts, np.zeros((32, 1)), BASELINE, RECENT)
+    assert test.p[0] == 1.0 and test.change[0] == 0.0
+
+
+def test_benjamini_hochberg_matches_its_definition() -> None:
+    p = np.array([0.01, 0.04, 0.03, 0.5])
+    assert np.allclose(benjamini_hochberg(p), [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
