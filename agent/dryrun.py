@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agent import pipeline
 from agent.ledger import LedgerFiles, week_of, week_start
+from agent.lifecycle import Stage
 from agent.matcher import History
 from agent.pseudonym import Pseudonymiser
 from agent.store import MemoryStore, SuggestionRecord
@@ -110,7 +111,7 @@ def _records(past: Iterable[PastSuggestion], org: pipeline.Org) -> list[Suggesti
             reason=item.reason,
             week=week_of(created),
             created=created.isoformat(),
-            status="met",
+            status=Stage.MET,
             mode="suggest",
         ))
     return records

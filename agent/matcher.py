@@ -132,10 +132,8 @@ def match_pairs(
                 and asked_this_week(p.email, history, rules, today, week_key)]
 
     for seam in seams:
-        left = _pool([p for p in members.get(seam[0], ()) if has_room(p.email, history, rules)],
-                     lapsed_people, pool_size, week_key)
-        right = _pool([p for p in members.get(seam[1], ()) if has_room(p.email, history, rules)],
-                      lapsed_people, pool_size, week_key)
+        left = _pool(available(seam[0]), lapsed_people, pool_size, week_key)
+        right = _pool(available(seam[1]), lapsed_people, pool_size, week_key)
         for a in left:
             for b in right:
                 if a.email == b.email or in_cooldown(a.email, b.email, history, rules, today):

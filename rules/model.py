@@ -410,6 +410,24 @@ class Circles(Strict):
     size: int = Field(5, ge=4, le=6, description="people in one circle")
     cadence_weeks: int = Field(4, ge=1, le=26, description="weeks between a circle's meetings")
     same_level: bool = Field(True, description="everyone in a circle has the same level")
+    season_weeks: int = Field(
+        12, ge=1, le=52, description="weeks a circle keeps its members; then they are rotated"
+    )
+
+
+class Declines(Strict):
+    """How declining lowers how often a person is asked, and how that wears off."""
+
+    step: float = Field(
+        0.5, ge=0, le=1, description="how much one fresh decline lowers how often that person is "
+        "asked (0.5: half as often)"
+    )
+    floor: float = Field(
+        0.25, gt=0, le=1, description="the least share of the usual asks a person who declines keeps"
+    )
+    recovery_weeks: int = Field(
+        8, ge=1, le=52, description="weeks after which a decline weighs half as much"
+    )
 
 
 class Pairing(Strict):
@@ -431,6 +449,7 @@ class Pairing(Strict):
     )
     per_seam_per_week: int = Field(5, ge=0, description="suggestions per drifting seam per week")
     circles: Circles = Field(default_factory=Circles)
+    declines: Declines = Field(default_factory=Declines)
 
     @model_validator(mode="after")
     def _caps_agree(self) -> Pairing:
@@ -457,24 +476,6 @@ class Meetings(Strict):
 
     mode: HoldMode = Field(
         HoldMode.SUGGEST,
-    season_weeks: int = Field(
-        12, ge=1, le=52, description="weeks a circle keeps its members; then they are rotated"
-    )
-
-
-class Declines(Strict):
-    """How declining lowers how often a person is asked, and how that wears off."""
-
-    step: float = Field(
-        0.5, ge=0, le=1, description="how much one fresh decline lowers how often that person is "
-        "asked (0.5: half as often)"
-    )
-    floor: float = Field(
-        0.25, gt=0, le=1, description="the least share of the usual asks a person who declines keeps"
-    )
-    recovery_weeks: int = Field(
-        8, ge=1, le=52, description="weeks after which a decline weighs half as much"
-    )
         description="suggest: digest only; hold: tentative hold for the organiser; "
         "invite: the hold invites both people",
     )
@@ -496,7 +497,6 @@ class Declines(Strict):
         description="open conversation prompts listed where {prompts} appears",
     )
     days: list[Weekday] = Field(
-    declines: Declines = Field(default_factory=Declines)
         default_factory=lambda: [0, 1, 2, 3, 4], description="weekdays meetings may fall on"
     )
     hours: Hours = Field(
@@ -510,6 +510,10 @@ class Declines(Strict):
         dt.timedelta(minutes=10), description="free time kept before and after other meetings"
     )
     horizon_days: int = Field(10, ge=1, le=30, description="working days ahead to look for a slot")
+    release_unanswered: Duration = Field(
+        dt.timedelta(hours=2), description="a hold nobody answered is released this long before "
+        "it starts, like 2h or 1d"
+    )
     video: bool = Field(False, description="ask the calendar to add a video link")
 
     @field_validator("duration")
@@ -526,6 +530,13 @@ class Declines(Strict):
     def _sensible_buffer(cls, value: dt.timedelta) -> dt.timedelta:
         if value > dt.timedelta(hours=2):
             raise ValueError(f"a buffer of {_format_duration(value)} is more than 2h")
+        return value
+
+    @field_validator("release_unanswered")
+    @classmethod
+    def _sensible_release(cls, value: dt.timedelta) -> dt.timedelta:
+        if value > dt.timedelta(days=7):
+            raise ValueError(f"releasing {_format_duration(value)} before the start is more than 7d")
         return value
 
     @field_validator("prompts")
@@ -557,10 +568,6 @@ class Declines(Strict):
             raise ValueError(
                 f"meetings of {_format_duration(self.duration)} do not fit in {self.hours}"
             )
-    release_unanswered: Duration = Field(
-        dt.timedelta(hours=2), description="a hold nobody answered is released this long before "
-        "it starts, like 2h or 1d"
-    )
         return self
 
 
@@ -579,13 +586,6 @@ class Digests(Strict):
     time: str = Field("08:00", description="local time digests go out, like 08:00")
     timezone: TimeZone = Field("UTC", description="time zone of day and time, like Europe/London")
     admins: list[Email] = Field(default_factory=list, description="who gets the admin digest")
-    @field_validator("release_unanswered")
-    @classmethod
-    def _sensible_release(cls, value: dt.timedelta) -> dt.timedelta:
-        if value > dt.timedelta(days=7):
-            raise ValueError(f"releasing {_format_duration(value)} before the start is more than 7d")
-        return value
-
 
     @field_validator("time")
     @classmethod

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agent.holds import build_hold
+from agent.lifecycle import Cause, Stage
 from agent.pipeline.org import Org
 from agent.pipeline.plan import Planned
 from agent.pipeline.records import hold_for_record, record_for
@@ -63,7 +64,8 @@ def place(
         if item.slot is None:
             report.unscheduled.append(item)
             continue
-        new.append((item, record_for(item, org, rules, now, "planned" if writes else "suggested")))
+        new.append((item, record_for(item, org, rules, now,
+                                     Stage.PLANNED if writes else Stage.SUGGESTED)))
     store.save_plan(run, [record for _, record in new])
     for item, record in new:
         if not writes:
@@ -77,7 +79,7 @@ def place(
             log.warning("hold %s could not be placed yet (%s)", item.id, exc.message)
             report.failed += 1
             continue
-        placed = record.with_status("placed", now)
+        placed = record.advance(Stage.HELD, Cause.PLACED, now)
         store.save_suggestion(placed)
         report.placed.append(placed)
     return report
@@ -88,15 +90,14 @@ def _finish_planned(records: Iterable[SuggestionRecord], calendar: Calendar | No
     """Holds recorded as planned by a run that stopped before placing them."""
     done = 0
     for record in records:
-        if record.status != "planned" or calendar is None:
+        if record.status is not Stage.PLANNED or calendar is None:
             continue
         hold = hold_for_record(record, org, rules)
         if hold is None:
-            store.save_suggestion(record.with_status("removed", now, note="a person left"))
+            store.save_suggestion(record.advance(Stage.CANCELLED, Cause.PERSON_LEFT, now))
             continue
         if hold.start <= now:
-            store.save_suggestion(record.with_status("released", now,
-                                                     note="its time passed before it was placed"))
+            store.save_suggestion(record.advance(Stage.EXPIRED, Cause.NOT_PLACED_IN_TIME, now))
             continue
         try:
             calendar.place(hold)
@@ -104,6 +105,6 @@ def _finish_planned(records: Iterable[SuggestionRecord], calendar: Calendar | No
             log.warning("hold %s could not be placed yet (%s); trying again next cycle",
                         record.id, exc.message)
             continue
-        store.save_suggestion(record.with_status("placed", now))
+        store.save_suggestion(record.advance(Stage.HELD, Cause.PLACED, now))
         done += 1
     return done
