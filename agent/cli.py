@@ -1,30 +1,36 @@
-"""The command line: a thin layer over the library. Errors for users are handled here, once."""
+"""The command line: a thin layer over the library. Errors for users are handled here, once.
+
+Exit codes: 0 done, 2 something the user can fix (one line saying what and how),
+1 a bug (with its traceback). The conventions every command shares live in
+:mod:`agent.cli_common`; ``docs/cli.md`` is generated from these commands.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
+from agent.cli_common import CONTEXT, config_option, console, json_option, print_json, verbosity
 from agent.cli_digest import digest as digest_group
-from agent.cli_rules import data_departments
+from agent.cli_rules import data_dir, rules_for_data
 from agent.cli_rules import rules as rules_group
 from connectors.common.errors import BridgeworkError
 from rules.loader import load_rules
 
 if TYPE_CHECKING:
+    from agent.config import Config
     from agent.engine import CycleReport
 
 
 #: Libraries of the optional extras, and the extra that brings each.
 _EXTRAS = {"msal": "microsoft", "googleapiclient": "google", "google": "google",
-           "google_auth_oauthlib": "google"}
+           "google_auth_oauthlib": "google", "caldav": "caldav", "imapclient": "imap"}
 
 
 class _Group(click.Group):
@@ -45,10 +51,25 @@ class _Group(click.Group):
             sys.exit(2)
 
 
-@click.group(cls=_Group)
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def _version() -> str:
+    try:
+        return version("bridgework")
+    except PackageNotFoundError:  # pragma: no cover - run from a tree that was never installed
+        return "unknown"
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(_version(), "-V", "--version", prog_name="bridgework",
+                      message="%(prog)s %(version)s")
+@click.option("-v", "--verbose", count=True,
+              help="More output: -v lists every input problem and what each step does, -vv debug.")
 def main(verbose: int) -> None:
-    """Bridgework keeps departments from drifting apart."""
+    """Bridgework keeps departments from drifting apart.
+
+    Configuration is found by --config, then $BRIDGEWORK_CONFIG, then
+    $XDG_CONFIG_HOME/bridgework/config.yaml (`bridgework init` writes it).
+    Exit codes: 0 done, 2 a problem you can fix (the message says how), 1 a bug.
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
@@ -62,146 +83,217 @@ def _date(value: str | None) -> dt.date | None:
         raise BridgeworkError(f"--as-of: expected a date like 2026-11-02, got {value!r}") from None
 
 
-def _data_dir(path: str) -> Path:
-    data = Path(path)
-    if not (data / "people.csv").is_file():
-        raise BridgeworkError(f"{data} is not a data directory: people.csv is missing "
-                              "(see README, 'The data directory')")
-    return data
-
-
-@main.command()
+@main.command(context_settings=CONTEXT)
 @click.option("--data", "data_path", required=True, type=click.Path(file_okay=False),
               help="The data directory (people.csv, messages.jsonl, events.jsonl, ...).")
 @click.option("--as-of", "as_of", help="Analyse as on this date (default: today, or the end of "
               "the data if it is older).")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="A rules file.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: bool) -> None:
-    """Find drifting seams and the meetings that would repair them, from a data directory."""
-    from agent.dryrun import as_json as result_json
-    from agent.dryrun import dry_run, problem_lines
+@json_option
+@click.option("--calibrate", is_flag=True, help="Also run a longer week-shuffle placebo on this "
+              "organisation: how often the rules would raise a false alarm here.")
+def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: bool,
+            calibrate: bool) -> None:
+    """Find drifting seams and the meetings that would repair them, from a data directory.
 
-    data = _data_dir(data_path)
-    rules = load_rules(Path(rules_path) if rules_path else None,
-                       departments=data_departments(data))
-    console = Console(stderr=True)
-    with console.status("reading the data directory") as status:
+    Nothing is written: the ledger lives in a temporary directory under a
+    throw-away key.
+    """
+    from agent.dryrun import as_json as result_json
+    from agent.dryrun import dry_run, notice_lines
+
+    data = data_dir(data_path, "--data")
+    err = console(stderr=True)
+    with err.status("reading the data directory") as status:
         # the spinner's thread only draws; reader processes never touch the console
-        result = dry_run(data, rules, _date(as_of), progress=status.update, parallel=True)
-    for line in problem_lines(result.problems):
-        console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
+        result = dry_run(data, rules_for_data(Path(rules_path) if rules_path else None),
+                         _date(as_of), progress=status.update, parallel=True)
+    for line in notice_lines(result, details=verbosity() > 0):
+        err.print(line, style="yellow", markup=False)
+    weeks = result.analysis.seam_weeks
+    if calibrate and weeks is not None:
+        from agent.calibrate import LONG_RUNS
+        from agent.calibrate import calibrate as placebo
+
+        result.analysis.calibration = placebo(weeks, result.org.departments, result.rules.seams,
+                                              runs=LONG_RUNS)
     if as_json:
-        click.echo(json.dumps(result_json(result), indent=1))
+        print_json(result_json(result))
         return
     from agent.report import print_analysis
 
-    print_analysis(Console(), result.org, result.analysis, result.plans,
-                   rules.meetings.mode.value)
+    print_analysis(console(), result, calibration_details=calibrate)
 
 
-@main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The configuration file.")
+def _load(config_path: Path) -> Config:
+    """The configuration, checked, and the paths it names checked, before any state is written."""
+    from agent.config import load_config
+    from agent.preflight import check_sources
+
+    config = load_config(config_path)
+    check_sources(config)
+    return config
+
+
+@main.command(context_settings=CONTEXT)
+@config_option
 @click.option("--once", is_flag=True, help="Run one full cycle and exit (else run as a daemon).")
 @click.option("--dry-run", is_flag=True, help="With --once: run the whole cycle, write and send nothing.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="The daemon's log lines: readable text, or one JSON object a line.")
-def run(config_path: str, once: bool, dry_run: bool, log_format: str) -> None:
-    """Sync, analyse, suggest, place and look after holds, send digests."""
-    from agent.config import load_config
+@json_option
+def run(config_path: Path, once: bool, dry_run: bool, log_format: str, as_json: bool) -> None:
+    """Sync, analyse, suggest, place and look after holds, send digests.
+
+    Without --once it runs as a daemon on the schedule in the configuration's
+    `daemon:` section (/healthz and /metrics on daemon.health_port).
+    """
     from agent.store import lock_store
 
-    config = load_config(Path(config_path))
+    config = _load(config_path)
     if dry_run:
         from agent.cli_digest import dry_run_cycle
 
-        dry_run_cycle(config, once, _print_cycle)
+        dry_run_cycle(config, once, lambda report: _print_cycle(report, as_json))
         return
     if not once:
+        if as_json:
+            raise BridgeworkError("--json reports one cycle: use it with --once (the daemon logs "
+                                  "JSON lines with --log-format json)")
         from agent.daemon import serve
 
         serve(config, "json" if log_format == "json" else "text")  # it takes the lock itself
         return
     from agent.engine import open_engine
+    from agent.status import cycle_summary, record
 
-    logging.getLogger().setLevel(min(logging.getLogger().level, getattr(logging, config.log_level)))
     with lock_store(config.store.path):
         engine = open_engine(config)
-        console = Console(stderr=True)
         engine.parallel = True  # one command, one cycle: the spinner's thread only draws
-        with console.status("running one cycle") as status:
+        with console(stderr=True).status("running one cycle") as status:
             report = engine.run_once(progress=status.update)
-        _print_cycle(report)
+        problems = _problems(engine)
+        record(engine.store, "cycle", cycle_summary(report, problems), engine.clock())
+    _print_cycle(report, as_json, problems)
 
 
-def _print_cycle(report: CycleReport) -> None:
-    console = Console()
+def _problems(engine: Any) -> int:
+    parts = (engine.connectors.directory, engine.connectors.calendar, engine.connectors.mail)
+    return sum(len(part.problems) for part in parts if part is not None)
+
+
+def _print_cycle(report: CycleReport, as_json: bool = False, problems: int = 0) -> None:
+    if as_json:
+        from agent.status import cycle_summary
+
+        print_json(cycle_summary(report, problems))
+        return
+    out = console()
     stats = report.sync.stats
-    console.print(f"sync: {stats.read:,} interactions read, {report.sync.new:,} new, "
-                  f"{stats.pending:,} upcoming meetings waiting")
+    out.print(f"sync: {stats.read:,} interactions read, {report.sync.new:,} new, "
+              f"{stats.pending:,} upcoming meetings waiting")
     drifting = report.analysis.drifting
-    console.print(f"analysis: {len(drifting)} drifting seam(s): "
-                  + (", ".join(" / ".join(d) for d in drifting) or "none"))
+    out.print(f"analysis: {len(drifting)} drifting seam(s): "
+              + (", ".join(" / ".join(d) for d in drifting) or "none"))
     placed = report.place
-    console.print(f"holds: {len(placed.placed)} placed, {len(placed.suggested)} suggested "
-                  f"(digest only), {len(placed.unscheduled)} without a free slot, "
-                  f"{placed.resumed} finished from an interrupted run")
+    out.print(f"holds: {len(placed.placed)} placed, {len(placed.suggested)} suggested "
+              f"(digest only), {len(placed.unscheduled)} without a free slot, "
+              f"{placed.resumed} finished from an interrupted run")
     if placed.failed:
-        console.print(f"[yellow]{placed.failed} hold(s) could not be placed yet; they are recorded "
-                      "and placed by the next cycle[/]")
+        out.print(f"[yellow]{placed.failed} hold(s) could not be placed yet; they are recorded "
+                  "and placed by the next cycle[/]")
     if report.upkeep.outcomes:
-        console.print("upkeep: " + ", ".join(f"{k} {v}" for k, v in report.upkeep.outcomes.items()))
-    console.print(f"digests sent: {report.digests_sent}")
+        out.print("upkeep: " + ", ".join(f"{k} {v}" for k, v in report.upkeep.outcomes.items()))
+    out.print(f"digests sent: {report.digests_sent}")
     if report.digests.held_back:
-        console.print(f"digests: {report.digests.held_back}")
+        out.print(f"digests: {report.digests.held_back}")
     if report.digests.in_doubt:
-        console.print(f"[yellow]{report.digests.in_doubt} digest(s) were interrupted while sending "
-                      "earlier and may have arrived; they are not sent again[/]")
+        out.print(f"[yellow]{report.digests.in_doubt} digest(s) were interrupted while sending "
+                  "earlier and may have arrived; they are not sent again[/]")
     for line in report.rules_errors:
-        console.print(f"[red]rules error (last good rules kept):[/] {line}")
+        out.print(f"[red]rules error (last good rules kept):[/] {line}")
 
 
-def _change_opt_out(config_path: str, email: str, opting_out: bool) -> None:
-    """Appended to the store's opt-out inbox: works while the daemon runs (no lock)."""
-    from agent.config import load_config, secret_key
+def _change_opt_out(config_path: Path, email: str, opting_out: bool) -> str:
+    """Appended to the store's opt-out inbox: works while the daemon runs (no lock).
+
+    The address must be in the directory: an opt-out of a misspelt address
+    would be kept and do nothing.
+    """
+    from agent.config import secret_key
+    from agent.preflight import directory_person
     from agent.pseudonym import Pseudonymiser
     from agent.store import OptOutInbox
 
-    if "@" not in email:
+    address = email.strip().lower()
+    if "@" not in address:
         raise BridgeworkError(f"{email!r} is not an e-mail address")
-    config = load_config(Path(config_path))
-    pseudonym = Pseudonymiser(secret_key(config.secret, config.store.path)).person(email.strip().lower())
+    config = _load(config_path)
+    directory_person(config, address)
+    pseudonym = Pseudonymiser(secret_key(config.secret, config.store.path)).person(address)
     OptOutInbox(config.store.path).append(opting_out, pseudonym)
+    return address
 
 
-@main.command("opt-out")
+@main.command("opt-out", context_settings=CONTEXT)
 @click.argument("email")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
-def opt_out(email: str, config_path: str) -> None:
-    """Stop suggestions for EMAIL; their holds are released at the next cycle."""
-    _change_opt_out(config_path, email, True)
-    click.echo(f"{email} opted out; their holds are released at the next cycle (or hold upkeep)")
+@config_option
+@json_option
+def opt_out(email: str, config_path: Path, as_json: bool) -> None:
+    """Stop suggestions for EMAIL (a person in the directory); their holds are released at the
+    next cycle."""
+    address = _change_opt_out(config_path, email, True)
+    if as_json:
+        print_json({"email": address, "opted_out": True})
+        return
+    click.echo(f"{address} opted out; their holds are released at the next cycle (or hold upkeep)")
 
 
-@main.command("opt-in")
+@main.command("opt-in", context_settings=CONTEXT)
 @click.argument("email")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
-def opt_in(email: str, config_path: str) -> None:
-    """Undo an opt-out for EMAIL."""
-    _change_opt_out(config_path, email, False)
-    click.echo(f"{email} takes part again from the next cycle")
+@config_option
+@json_option
+def opt_in(email: str, config_path: Path, as_json: bool) -> None:
+    """Undo an opt-out for EMAIL (a person in the directory)."""
+    address = _change_opt_out(config_path, email, False)
+    if as_json:
+        print_json({"email": address, "opted_out": False})
+        return
+    click.echo(f"{address} takes part again from the next cycle")
 
 
-@main.command()
+@main.command(context_settings=CONTEXT)
+@config_option
+@json_option
+def status(config_path: Path, as_json: bool) -> None:
+    """What the last cycle did, what comes next, holds by state, opt-outs and the last errors.
+
+    Reads the state only: it works beside a running daemon and writes nothing.
+    """
+    from agent.config import load_config
+    from agent.status import read_status, status_lines
+    from connectors.common.clock import system_clock
+
+    config = load_config(config_path)
+    result = read_status(config, config_path, system_clock())
+    if as_json:
+        print_json(result.as_json())
+        return
+    for line in status_lines(result):
+        click.echo(line)
+
+
+@main.command(context_settings=CONTEXT)
 @click.option("--people", default=200, show_default=True, help="How many people.")
 @click.option("--weeks", default=40, show_default=True, help="Weeks of history.")
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same org).")
 @click.option("--out", "out_path", default="demo-data", show_default=True,
               type=click.Path(file_okay=False), help="Where to write the data directory.")
 @click.option("--no-drift", is_flag=True, help="Plant no drift (a control organisation).")
-def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> None:
+@json_option
+def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool, as_json: bool) -> None:
     """Generate an organisation with planted drift, then show what Bridgework finds."""
+    from agent.dryrun import as_json as result_json
     from agent.dryrun import dry_run
     from agent.report import print_analysis
     from connectors.demo import generate
@@ -209,32 +301,40 @@ def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool) -> N
     if people < 20 or weeks < 12:
         raise BridgeworkError("the demo needs at least 20 people and 12 weeks")
     out = Path(out_path)
-    console = Console()
-    with console.status(f"generating {people} people over {weeks} weeks"):
+    err = console(stderr=True)
+    with err.status(f"generating {people} people over {weeks} weeks"):
         truth = generate(out, people=people, weeks=weeks, seed=seed, drift=not no_drift)
-    console.print(f"wrote the data directory [bold]{out}[/] (planted drift: "
-                  + (", ".join(" / ".join(p) for p in truth.drifting_pairs) or "none") + ")")
     rules = load_rules(None)
-    with console.status("analysing") as status:
+    with err.status("analysing") as status:
         result = dry_run(out, rules, progress=status.update, parallel=True)
-    print_analysis(console, result.org, result.analysis, result.plans, rules.meetings.mode.value)
     found = {frozenset(p) for p in result.analysis.drifting}
     planted = {frozenset(p) for p in truth.drifting_pairs}
-    console.print(f"planted drift found: {len(found & planted)} of {len(planted)}; "
-                  f"flagged without planted drift: {len(found - planted)}")
-    console.print(f"next: bridgework analyze --data {out} --json, or see README for a config "
-                  "that places these holds.")
+    if as_json:
+        print_json({"data": str(out), "planted": [list(p) for p in truth.drifting_pairs],
+                    "found_planted": len(found & planted), "flagged_unplanted": len(found - planted),
+                    "analysis": result_json(result)})
+        return
+    shown = console()
+    shown.print(f"wrote the data directory [bold]{out}[/] (planted drift: "
+                + (", ".join(" / ".join(p) for p in truth.drifting_pairs) or "none") + ")")
+    print_analysis(shown, result)
+    shown.print(f"planted drift found: {len(found & planted)} of {len(planted)}; "
+                f"flagged without planted drift: {len(found - planted)}")
+    shown.print(f"next, to place these as holds: bridgework init --data {out}, then "
+                "bridgework run --once, then bridgework status (README, 'From the demo to holds')")
 
 
 def _register() -> None:
     from agent.cli_connect import connect
+    from agent.cli_init import init
+    from agent.cli_ops import doctor
     from agent.cli_standards import caldav, imap
 
     connect.add_command(caldav)
     connect.add_command(imap)
-    main.add_command(connect)
-    from agent.cli_ops import doctor
 
+    main.add_command(init)
+    main.add_command(connect)
     main.add_command(doctor)
     main.add_command(rules_group)
     main.add_command(digest_group)

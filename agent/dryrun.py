@@ -13,23 +13,29 @@ import datetime as dt
 import json
 import secrets
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import pipeline
 from agent.ledger import LedgerFiles, week_of, week_start
+from agent.levels import resolve_levels
 from agent.lifecycle import Stage
 from agent.matcher import History
+from agent.notices import (
+    DataRange,
+    SetAside,
+    as_of_warnings,
+    data_range,
+    department_sizes,
+    set_aside,
+)
 from agent.pseudonym import Pseudonymiser
 from agent.store import MemoryStore, SuggestionRecord
 from connectors.common.clock import Clock, system_clock
 from connectors.common.errors import BridgeworkError
 from connectors.registry import FilesSettings, build_connectors
 from rules.model import Rules
-
-#: How many skipped-input problems a report lists before it only counts the rest.
-PROBLEMS_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,14 @@ class DryRun:
     sync: pipeline.SyncReport
     #: Input the connectors skipped (directory, calendar and mail), each as ``file:line: what``.
     problems: list[str]
+    #: How many of ``problems`` (the first ones) are the directory's rows.
+    directory_problems: int = 0
+    #: The weeks the data holds contact for (None: no contact at all).
+    data: DataRange | None = None
+    #: Level names in the directory that the rules' ``participants.levels`` does not map.
+    unmapped_levels: dict[str, list[str]] = field(default_factory=dict)
+    #: Why the report may mislead: an ``--as-of`` outside the data, a short baseline.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def interactions(self) -> int:
@@ -117,9 +131,13 @@ def _records(past: Iterable[PastSuggestion], org: pipeline.Org) -> list[Suggesti
     return records
 
 
+#: Rules, or how to load them once the directory's department names are known.
+RulesFor = Rules | Callable[[list[str]], Rules]
+
+
 def dry_run(
     data: Path,
-    rules: Rules,
+    rules: RulesFor,
     as_of: dt.date | None = None,
     *,
     history: Iterable[PastSuggestion] = (),
@@ -131,9 +149,14 @@ def dry_run(
     """Sync, analyse, leave out and plan on ``data`` as on ``as_of``, with ``rules``.
 
     Without ``as_of`` the run stands at today, or for an older export just
-    after its last week of data.
+    after its last week of data. Slots are never looked for in the past: a
+    run as of an earlier day finds them from the real now on.
+
+    ``rules`` may be a function of the directory's department names (a loader
+    that checks the names), so the directory is read only once.
 
     :raises BridgeworkError: the data directory cannot be read, or lists nobody.
+    :raises RulesError: the rules loader found problems.
     """
     real_now = clock()
     with tempfile.TemporaryDirectory(prefix="bridgework-dryrun-") as scratch:
@@ -141,9 +164,13 @@ def dry_run(
         connectors = build_connectors(FilesSettings(type="files", path=data,
                                                     outbox=root / "outbox"))
         pseudonymiser = Pseudonymiser(secrets.token_bytes(32))
-        org = pipeline.load_org(connectors.directory.people(), pseudonymiser)
-        if not org.people:
+        people = list(connectors.directory.people())
+        if not people:
             raise BridgeworkError(f"{data / 'people.csv'} lists nobody")
+        if not isinstance(rules, Rules):
+            rules = rules(sorted({p.department for p in people}))
+        people, unmapped = resolve_levels(people, rules.participants.levels)
+        org = pipeline.load_org(people, pseudonymiser)
         progress(f"{len(org.people)} people in {len(org.departments)} departments")
         # Interactions after as_of must wait like future meetings do.
         cutoff = moment_of(as_of) if as_of else real_now
@@ -152,23 +179,41 @@ def dry_run(
                                parallel=parallel)
         as_of = as_of or default_as_of(ledger, real_now.date())
         now = real_now if as_of == real_now.date() else moment_of(as_of)
+        covered = data_range(ledger.weeks())
         analysis = pipeline.analyse(ledger, org, rules, as_of)
         excluded = pipeline.exclusions(org, rules, {e.lower() for e in opted_out})
         past = pipeline.history_from(_records(history, org), org, as_of)
         calendar = connectors.calendar
         plans = pipeline.plan(analysis, org, rules, past, excluded,
-                              calendar.busy if calendar is not None else None, now)
-    parts = (connectors.directory, connectors.calendar, connectors.mail)
-    problems = [problem for part in parts if part is not None for problem in part.problems]
-    return DryRun(rules, as_of, now, org, analysis, excluded, past, plans, report, problems)
+                              calendar.busy if calendar is not None else None, now,
+                              slots_from=max(now, real_now))
+    readers = (connectors.calendar, connectors.mail)
+    problems = list(connectors.directory.problems)
+    problems += [problem for part in readers if part is not None for problem in part.problems]
+    warnings = as_of_warnings(as_of, covered, rules, real_now.date())
+    return DryRun(rules, as_of, now, org, analysis, excluded, past, plans, report, problems,
+                  len(connectors.directory.problems), covered, unmapped, warnings)
 
 
-def problem_lines(problems: Sequence[str]) -> list[str]:
-    """Skipped input as every report lists it: the first few, then how many more."""
-    lines = [f"skipped {problem}" for problem in problems[:PROBLEMS_SHOWN]]
-    if len(problems) > PROBLEMS_SHOWN:
-        lines.append(f"... and {len(problems) - PROBLEMS_SHOWN} more problems")
-    return lines
+def notice_lines(result: DryRun, details: bool = False) -> list[str]:
+    """What every report of a dry run says about its input, in the same words: problems by
+    kind, level names the rules do not map, and warnings about the date. ``details``
+    (``-v``) names the people behind each unmapped level too."""
+    from agent.levels import unmapped_lines
+    from agent.notices import problem_lines
+
+    split = result.directory_problems
+    lines = problem_lines(result.problems[:split], result.problems[split:])  # -v logs each one
+    lines += unmapped_lines(result.unmapped_levels, result.rules.participants.levels, details)
+    return lines + [f"warning: {w}" for w in result.warnings]
+
+
+def pairs_set_aside(result: DryRun) -> SetAside:
+    """The department pairs the analysis did not judge, by reason (``notices.SetAside``)."""
+    people = result.org.people.values()
+    return set_aside(result.org.departments, [s.departments for s in result.analysis.seams],
+                     result.analysis.too_thin, department_sizes([p.department for p in people]),
+                     result.rules)
 
 
 def as_json(result: DryRun) -> dict[str, object]:
@@ -191,4 +236,14 @@ def as_json(result: DryRun) -> dict[str, object]:
         ],
         "lapsed_ties": len(result.analysis.lapsed),
         "problems": len(result.problems),
+        "data": ({"first_day": result.data.first_day.isoformat(),
+                  "last_day": result.data.last_day.isoformat()} if result.data else None),
+        "set_aside": pairs_set_aside(result).as_json(),
+        "unmapped_levels": {name: len(emails) for name, emails in result.unmapped_levels.items()},
+        "warnings": list(result.warnings),
+        "not_judged": [{"departments": list(pair), "baseline_volume": round(volume, 1),
+                        "min_volume": result.rules.seams.min_volume_for(*pair), "gate": "volume"}
+                       for pair, volume in sorted(result.analysis.too_thin.items())],
+        "calibration": (result.analysis.calibration.as_json()
+                        if result.analysis.calibration else None),
     }

@@ -17,6 +17,7 @@ from pathlib import Path
 from agent import pipeline
 from agent.config import Config, secret_key
 from agent.ledger import LedgerFiles, week_of
+from agent.levels import with_levels
 from agent.pseudonym import Pseudonymiser
 from agent.store import OptOutInbox, StateDamaged, Store, TinyStore
 from connectors.base import Connectors
@@ -142,7 +143,7 @@ class Engine:
         org = self.org()
         rules = self.rules_source.current(org.departments)
         self.ledger.signals = rules.signals
-        return org, rules
+        return with_levels(org, rules), rules
 
     def _sync(self, org: pipeline.Org, rules: Rules, now: dt.datetime,
               progress: Callable[[str], None]) -> pipeline.SyncReport:
@@ -164,7 +165,7 @@ class Engine:
         calendar = self.connectors.calendar
         busy = calendar.busy if calendar is not None else None
         plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
-        return analysis, pipeline.place(plans, calendar, self.store, org, rules, now)
+        return analysis, pipeline.place(plans, calendar, self.store, org, rules, now, excluded)
 
     # --- the daemon's jobs ----------------------------------------------------------------
     def sync(self, progress: Callable[[str], None] = lambda _: None) -> pipeline.SyncReport:

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from agent.digest import DigestInput, compose, team_of
-from agent.dryrun import DryRun, problem_lines
+from agent.dryrun import DryRun, notice_lines, pairs_set_aside
 from agent.holds import render_text
 from agent.ledger import week_start
 from agent.lifecycle import Stage
 from agent.matcher import has_room, in_cooldown
+from agent.notices import set_aside_lines
 from agent.pipeline import Planned
 from agent.slots import could_meet
 from agent.store import SuggestionRecord
@@ -63,7 +64,7 @@ def seam_lines(outcome: DryRun) -> list[str]:
              f"drop {seams.drop:.0%}, false discovery rate {seams.false_discovery_rate})"]
     lines += [f"  {_seam_line(a, b, outcome)}"
               for a, b in itertools.combinations(departments, 2)]
-    return lines
+    return lines + [f"  {line}" for line in set_aside_lines(pairs_set_aside(outcome), outcome.rules)]
 
 
 def exclusion_lines(outcome: DryRun) -> list[str]:
@@ -239,16 +240,17 @@ def privacy_lines(outcome: DryRun) -> list[str]:
     return lines
 
 
-def explain(outcome: DryRun, source: str) -> str:
+def explain(outcome: DryRun, source: str, details: bool = False) -> str:
     rules = outcome.rules
     base = f"extends {rules.extends}" if rules.extends else "built-in defaults underneath"
+    covered = f"; contact from {outcome.data.text()}" if outcome.data else "; no contact"
     head = [
         f"Rules {source} ({base}), as of {outcome.as_of}",
         f"Data: {len(outcome.org.people)} people in {len(outcome.org.departments)} departments, "
-        f"{outcome.interactions} interactions read",
+        f"{outcome.interactions} interactions read{covered}",
     ]
-    # the same lines, from the same list, as `analyze` prints
-    head += [f"  {line}" for line in problem_lines(outcome.problems)]
+    # the same lines, from the same dry run, as `analyze` prints
+    head += [f"  {line}" for line in notice_lines(outcome, details)]
     blocks = [head, seam_lines(outcome), exclusion_lines(outcome), suggestion_lines(outcome),
               meeting_lines(outcome), digest_lines(outcome), privacy_lines(outcome)]
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"
@@ -300,3 +302,20 @@ def diff(old: DryRun, new: DryRun) -> str:
     if old.rules.meetings.mode != new.rules.meetings.mode:
         lines += ["", f"Mode: {old.rules.meetings.mode.value} -> {new.rules.meetings.mode.value}"]
     return "\n".join(lines) + "\n"
+
+
+def diff_json(old: DryRun, new: DryRun) -> dict[str, object]:
+    """``rules diff --json``: the suggestions removed, added and changed, and the flagged seams."""
+    before = {_key(p): p for p in old.plans}
+    after = {_key(p): p for p in new.plans}
+    return {
+        "as_of": new.as_of.isoformat(),
+        "flagged": {"before": sorted(" / ".join(d) for d in old.analysis.drifting),
+                    "after": sorted(" / ".join(d) for d in new.analysis.drifting)},
+        "removed": [_describe(before[k]) for k in sorted(before.keys() - after.keys())],
+        "added": [_describe(after[k]) for k in sorted(after.keys() - before.keys())],
+        "changed": [{"before": _describe(before[k]), "after": _describe(after[k])}
+                    for k in sorted(before.keys() & after.keys())
+                    if _describe(before[k]) != _describe(after[k])],
+        "mode": {"before": old.rules.meetings.mode.value, "after": new.rules.meetings.mode.value},
+    }

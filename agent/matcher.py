@@ -149,7 +149,9 @@ def match_pairs(
                 if current is None or current["weight"] < weight:
                     graph.add_edge(a.email, b.email, weight=weight, seam=seam, lapsed=is_lapsed,
                                    people=(a, b))
-    matching = nx.max_weight_matching(graph)
+    # The matching is a set: walk it in a fixed order, so the output does not change with
+    # the interpreter's hash seed (equal scores would otherwise come out in any order).
+    matching = sorted(tuple(sorted(edge)) for edge in nx.max_weight_matching(graph))
     per_seam: dict[tuple[str, str], list[Suggestion]] = defaultdict(list)
     for x, y in matching:
         edge = graph.edges[x, y]
@@ -165,7 +167,7 @@ def match_pairs(
         ))
     out: list[Suggestion] = []
     for seam in seams:
-        chosen = sorted(per_seam.get(seam, []), key=lambda s: -s.score)
+        chosen = sorted(per_seam.get(seam, []), key=lambda s: (-s.score, s.emails))
         room = rules.per_seam_per_week - history.seam_this_week.get(frozenset(seam), 0)
         out.extend(chosen[: max(room, 0)])
     return out

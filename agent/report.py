@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
 from agent import pipeline
+from agent.calibrate import Calibration
 from agent.drift import SeamResult
+from agent.dryrun import DryRun, pairs_set_aside
+from agent.notices import set_aside_lines
+from connectors.base import Person
 
 
 def seams_table(seams: list[SeamResult], limit: int = 15) -> Table:
     table = Table(title="Seams between departments, most drifting first")
-    for column in ("Departments", "Baseline share", "Recent share", "Change", "Score", "Drifting",
-                   "Why"):
+    for column in ("Departments", "Ties / week", "Change", "q", "Drifting", "Why"):
         table.add_column(column, overflow="fold")
     for s in seams[:limit]:
         table.add_row(
             f"{s.departments[0]} / {s.departments[1]}",
-            f"{s.baseline_share:.1%}",
-            f"{s.recent_share:.1%}",
+            f"{s.baseline_ties:.0f} → {s.recent_ties:.0f}",
             f"{s.change:+.0%}",
-            f"{s.score:.1f}",
+            f"{s.q_value:.3f}",
             "[bold red]yes[/]" if s.drifting else "no",
             s.reason,
         )
@@ -31,21 +35,81 @@ def seams_table(seams: list[SeamResult], limit: int = 15) -> Table:
     return table
 
 
-def lapsed_table(org: pipeline.Org, lapsed: list[tuple[str, str, float]], limit: int = 10) -> Table:
+def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
+    """Each seam's two tests: recent against what the baseline predicts, how bursty the
+    baseline was, p and q, and which gate decided."""
+    table = Table(title="Evidence: recent weeks against what the baseline predicts")
+    for column in ("Departments", "Volume share", "Test", "Expected", "Seen", "Disp.", "p", "q",
+                   "Gate"):
+        table.add_column(column, no_wrap=column != "Departments")
+    for s in seams[:limit]:
+        for k, test in enumerate(s.tests):
+            table.add_row(
+                f"{s.departments[0]} / {s.departments[1]}" if k == 0 else "",
+                f"{s.volume_baseline_share:.1%} → {s.volume_recent_share:.1%}" if k == 0 else "",
+                f"{test.signal} {test.change:+.0%}",
+                f"{test.expected:.0f}",
+                f"{test.observed:.0f}",
+                f"{test.dispersion:.1f}",
+                f"{test.p:.3f}",
+                f"{test.q:.3f}",
+                s.gate if k == 0 else "",
+            )
+    return table
+
+
+def calibration_lines(calibration: Calibration, details: bool) -> list[str]:
+    """The placebo's verdict, and with ``details`` what it means."""
+    lines = [f"Calibration: {calibration.summary()}."]
+    if details:
+        lines.append("  (whole weeks of this organisation shuffled, so its bursts stay and any "
+                     "trend is gone: every flag is a false alarm; a calibrated test gives p<0.05 "
+                     "in about 5% of tests)")
+    return lines
+
+
+def display_names(people: Iterable[Person]) -> dict[str, str]:
+    """How each person is shown: the name; with the department where the name is shared; with
+    the e-mail too where name and department are (two James Smiths in Legal)."""
+    everyone = list(people)
+    by_name = Counter(_name(p).casefold() for p in everyone)
+    by_name_dept = Counter((_name(p).casefold(), p.department) for p in everyone)
+    out = {}
+    for p in everyone:
+        name = _name(p)
+        if by_name[name.casefold()] <= 1:
+            out[p.email] = name
+        elif by_name_dept[(name.casefold(), p.department)] <= 1:
+            out[p.email] = f"{name} ({p.department})"
+        else:
+            out[p.email] = f"{name} <{p.email}>"
+    return out
+
+
+def _name(person: Person) -> str:
+    return person.name.strip() or person.email
+
+
+def lapsed_table(org: pipeline.Org, lapsed: list[tuple[str, str, float]], names: Mapping[str, str],
+                 limit: int = 10) -> Table:
     table = Table(title=f"Lapsed ties: {len(lapsed)} (met regularly before, not lately)")
     table.add_column("Person")
     table.add_column("Person")
     table.add_column("Baseline contact (h)")
-    for a, b, weight in sorted(lapsed, key=lambda t: -t[2])[:limit]:
+    for a, b, weight in sorted(lapsed, key=lambda t: (-t[2], t[0], t[1]))[:limit]:
         pa, pb = org.people[a], org.people[b]
-        table.add_row(f"{pa.name or a} ({pa.department})", f"{pb.name or b} ({pb.department})",
+        table.add_row(f"{names[a]}, {pa.department}", f"{names[b]}, {pb.department}",
                       f"{weight:.1f}")
     return table
 
 
-def suggestions_table(plans: list[pipeline.Planned], mode: str) -> Table:
-    verb = "would place" if mode == "suggest" else "places"
-    table = Table(title=f"Suggested meetings: {len(plans)} (Bridgework {verb} these as holds)")
+def suggestions_table(plans: list[pipeline.Planned], mode: str, names: Mapping[str, str]) -> Table:
+    if mode == "suggest":
+        title = (f"Suggested meetings: {len(plans)} (mode suggest: they go into the digests; "
+                 "meetings.mode hold or invite puts them on calendars)")
+    else:
+        title = f"Suggested meetings: {len(plans)} (mode {mode}: Bridgework places these as holds)"
+    table = Table(title=title)
     table.add_column("People")
     table.add_column("Departments")
     table.add_column("Reason")
@@ -56,21 +120,30 @@ def suggestions_table(plans: list[pipeline.Planned], mode: str) -> Table:
             when = "no mutual free slot in the horizon"
         else:
             when = "; ".join(
-                f"{p.first_name}: {item.slot.start.astimezone(ZoneInfo(p.timezone)):%a %d %b %H:%M} "
+                f"{names[p.email]}: {item.slot.start.astimezone(ZoneInfo(p.timezone)):%a %d %b %H:%M} "
                 f"{p.timezone}"
                 for p in s.people
             )
-        table.add_row(", ".join(p.name or p.email for p in s.people), " / ".join(s.departments),
+        table.add_row(", ".join(names[p.email] for p in s.people), " / ".join(s.departments),
                       s.reason, when)
     return table
 
 
-def print_analysis(console: Console, org: pipeline.Org, analysis: pipeline.Analysis,
-                   plans: list[pipeline.Planned], mode: str) -> None:
+def print_analysis(console: Console, result: DryRun, *, calibration_details: bool = False) -> None:
+    """The readable report of a dry run (``analyze``, ``demo``)."""
+    org, analysis, rules = result.org, result.analysis, result.rules
     drifting = analysis.drifting
-    console.print(f"[bold]As of {analysis.as_of}[/]: {analysis.people} people, "
-                  f"{len(analysis.seams)} department pairs with enough contact, "
-                  f"[bold red]{len(drifting)} drifting[/].")
+    covered = f"; data from {result.data.text()}" if result.data else "; no contact in the data"
+    console.print(f"[bold]As of {analysis.as_of}[/]: {analysis.people} people in "
+                  f"{len(org.departments)} departments{covered}; "
+                  f"[bold red]{len(drifting)} drifting[/] seam(s).")
+    for line in set_aside_lines(pairs_set_aside(result), rules):
+        console.print(line, markup=False, highlight=False)
     console.print(seams_table(analysis.seams))
-    console.print(lapsed_table(org, analysis.lapsed))
-    console.print(suggestions_table(plans, mode))
+    console.print(evidence_table(analysis.seams))
+    if analysis.calibration is not None:
+        for line in calibration_lines(analysis.calibration, calibration_details):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    names = display_names(org.people.values())
+    console.print(lapsed_table(org, analysis.lapsed, names))
+    console.print(suggestions_table(result.plans, rules.meetings.mode.value, names))

@@ -83,6 +83,9 @@ class Person:
     manager: str | None = None  # manager's e-mail, lower-cased
     timezone: str = "UTC"
     working_hours: WorkingHours = DEFAULT_WORKING_HOURS
+    #: The level as the directory wrote it when that is a name ("Senior"); the agent turns
+    #: it into ``level`` through the rules' ``levels:`` mapping.
+    level_label: str = ""
 
     @property
     def first_name(self) -> str:
@@ -225,11 +228,15 @@ def as_email(message: OutgoingMessage, default_sender: str = "bridgework@localho
 
 
 class Problems(list[str]):
-    """Bad input a backend skipped, each located as ``path:line: what`` and logged once."""
+    """Bad input a backend skipped, each located as ``path:line: what`` and logged once.
+
+    Logged at INFO: the commands print one summary line per kind of problem
+    (``agent.notices``), and ``-v`` (or the daemon's INFO log) shows each one.
+    """
 
     def report(self, path: Path | str, line: int | str, what: str) -> None:
         message = f"{path}:{line}: {what}"
-        log.warning("%s", message)
+        log.info("%s", message)
         self.append(message)
 
 

@@ -30,6 +30,7 @@ _FORMS = {
     model._parse_range: "hours",
     model._parse_pair: "department pair",
     model._parse_email: "e-mail",
+    model._parse_levels: "level names",
 }
 
 #: One example per section, in YAML; tests load each of them, so they stay valid.
@@ -52,6 +53,7 @@ signals:
 """,
     "participants": """\
 participants:
+  levels: [Junior, Senior, Principal]   # people.csv may then say Senior instead of 2
   exclude_departments: [Board]
   exclude_titles: ["intern", "^contractor"]
   include_people: [ceo@example.com]
@@ -138,6 +140,8 @@ participants:
 - **weekday**: a name, `monday`, or at least its first three letters, `mon`.
 - **department pair**: `[Legal, Trading]` or `"Legal / Trading"`; order does not matter.
 - **e-mail**: compared without regard to case.
+- **level names**: `{Junior: 1, Senior: 3}`, or names from the lowest up, `[Junior, Senior,
+  Principal]` (1, 2, 3); compared without regard to case.
 - **time**: `HH:MM`, 24-hour clock (quote it in YAML).
 
 """

@@ -33,6 +33,11 @@ DEPARTMENT_PATHS: tuple[tuple[str | int, ...], ...] = (
     ("participants", "include_departments", "*"),
     ("participants", "exclude_departments", "*"),
 )
+# Where a department pair may be written as one string, "A / B".
+PAIR_PATHS: tuple[tuple[str | int, ...], ...] = (
+    ("seams", "pairs", "*", "departments"),
+    ("seams", "ignore_pairs", "*"),
+)
 
 
 def preset_names() -> list[str]:
@@ -131,13 +136,22 @@ def department_problems(
     """Department names in the rules that the directory does not know."""
     known = set(departments)
     problems: list[Problem] = []
+
+    def check(path: tuple[str | int, ...], name: str) -> None:
+        if name not in known:
+            hint = _did_you_mean(name, known)
+            problems.append(located.problem(path, f"{_dotted(path)}: unknown department "
+                                                  f"'{name}'{hint}"))
+
     for pattern in DEPARTMENT_PATHS:
         for path, value in _walk_paths(data, pattern):
-            if isinstance(value, str) and value not in known:
-                hint = _did_you_mean(value, known)
-                problems.append(
-                    located.problem(path, f"{_dotted(path)}: unknown department '{value}'{hint}")
-                )
+            if isinstance(value, str):
+                check(path, value)
+    for pattern in PAIR_PATHS:
+        for path, value in _walk_paths(data, pattern):
+            if isinstance(value, str) and "/" in value:
+                for name in value.split("/"):
+                    check(path, name.strip())
     return problems
 
 

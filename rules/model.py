@@ -187,6 +187,47 @@ Email = Annotated[
 ]
 
 
+def _parse_levels(value: Any) -> Any:
+    """A list of level names from the lowest up becomes names numbered 1, 2, 3, ..."""
+    if isinstance(value, list | tuple):
+        if not all(isinstance(name, str) for name in value):
+            raise ValueError(f"expected level names from the lowest up, like [Junior, Senior], "
+                             f"got {value!r}")
+        return {name: number for number, name in enumerate(value, 1)}
+    return value
+
+
+def _check_levels(levels: dict[str, int]) -> dict[str, int]:
+    seen: dict[str, str] = {}
+    for name, number in levels.items():
+        key = name.strip().casefold()
+        if not key:
+            raise ValueError("a level name is empty")
+        if key.lstrip("-").isdigit():
+            raise ValueError(f"level {name!r} is a number already; map only names")
+        if key in seen:
+            raise ValueError(f"level {name!r} is listed twice (as {seen[key]!r})")
+        if number < 0:
+            raise ValueError(f"level {name!r}: {number} is negative")
+        seen[key] = name
+    return levels
+
+
+#: Level names and their numbers, compared without regard to case.
+Levels = Annotated[
+    dict[str, int],
+    BeforeValidator(_parse_levels),
+    AfterValidator(_check_levels),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+            {"type": "array", "items": {"type": "string"}},
+        ],
+        "examples": [{"Junior": 1, "Senior": 3}, ["Junior", "Senior", "Principal"]],
+    }),
+]
+
+
 class Window(NamedTuple):
     """The weeks one department pair is judged on: the recent ones and the baseline before."""
 
@@ -348,6 +389,12 @@ class Signals(Strict):
 class Participants(Strict):
     """Who takes part in suggestions."""
 
+    levels: Levels = Field(
+        default_factory=dict,
+        description="level names as numbers, like {Junior: 1, Senior: 3}, or a list of names "
+        "from the lowest up ([Junior, Senior] is 1, 2); a directory may then write levels by "
+        "name. Unmapped names count as an unknown level",
+    )
     include_departments: list[str] = Field(
         default_factory=list, description="only these departments take part; empty means all"
     )

@@ -11,11 +11,13 @@ finishing never places a second hold.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from agent.holds import build_hold
+from agent.ledger import week_of
 from agent.lifecycle import Cause, Stage
 from agent.pipeline.org import Org
 from agent.pipeline.plan import Planned
@@ -35,6 +37,7 @@ class PlaceReport:
     unscheduled: list[Planned] = field(default_factory=list)
     resumed: int = 0
     failed: int = 0  # recorded but not yet on the calendar: placed by the next cycle
+    promoted: int = 0  # this week's suggestions (suggest mode) now to be placed as holds
 
 
 def place(
@@ -44,16 +47,29 @@ def place(
     org: Org,
     rules: Rules,
     now: dt.datetime,
+    excluded: Mapping[str, str] | None = None,
 ) -> PlaceReport:
     """Record the whole plan, then put its holds on the calendar (unless mode is suggest).
 
-    ``now``'s date names the planning run: a second run on the same day (a restart
-    after a crash) finishes the first one's plan and makes no new one.
+    ``now``'s date and the rules name the planning run: a second run on the same
+    day under the same rules (a restart after a crash) finishes the first one's
+    plan and makes no new one; changed rules plan again, within this week's caps.
+    When the mode has become hold or invite, this week's suggestions made in
+    suggest mode are placed as holds (the caps already count them, so a new plan
+    alone would place nothing this week).
     """
     report = PlaceReport()
     known = {r.id: r for r in store.suggestions()}
+    promoted: set[str] = set()
+    if rules.meetings.mode is not HoldMode.SUGGEST and calendar is not None:
+        promoted = _promote_suggested(known.values(), store, org, rules, now, excluded or {})
+        known = {r.id: r for r in store.suggestions()}
     report.resumed = _finish_planned(known.values(), calendar, store, org, rules, now)
-    run = now.date().isoformat()
+    if promoted:  # placed now, not finished from an interrupted run
+        report.promoted = len(promoted)
+        report.placed += [r for r in store.suggestions() if r.id in promoted and r.status is Stage.HELD]
+        report.resumed -= len(report.placed)
+    run = f"{now.date().isoformat()}/{rules_fingerprint(rules)}"
     if store.plan_recorded(run):
         return report
     writes = rules.meetings.mode is not HoldMode.SUGGEST and calendar is not None
@@ -83,6 +99,31 @@ def place(
         store.save_suggestion(placed)
         report.placed.append(placed)
     return report
+
+
+def rules_fingerprint(rules: Rules) -> str:
+    """A short digest of the rules in force: part of a planning run's name."""
+    return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()[:12]
+
+
+def _promote_suggested(records: Iterable[SuggestionRecord], store: Store, org: Org, rules: Rules,
+                       now: dt.datetime, excluded: Mapping[str, str]) -> set[str]:
+    """This week's suggestions that have a slot still ahead become planned holds in the
+    mode now in force; ``_finish_planned`` then places them (crash-safe as any plan)."""
+    week = week_of(now)
+    promoted: set[str] = set()
+    for record in records:
+        if record.status is not Stage.SUGGESTED or record.week != week or record.start is None:
+            continue
+        if dt.datetime.fromisoformat(record.start) <= now:
+            continue  # its time has passed: it stays a suggestion of the digest
+        emails = [org.by_pseudonym.get(p) for p in record.people]
+        if any(e is None or e in excluded for e in emails):
+            continue
+        planned = record.advance(Stage.PLANNED, Cause.SLOT_FOUND, now)
+        store.save_suggestion(replace(planned, mode=rules.meetings.mode.value))
+        promoted.add(record.id)
+    return promoted
 
 
 def _finish_planned(records: Iterable[SuggestionRecord], calendar: Calendar | None, store: Store,

@@ -79,8 +79,16 @@ def plan(
     excluded: Mapping[str, str],
     busy_lookup: BusyLookup | None,
     now: dt.datetime,
+    *,
+    slots_from: dt.datetime | None = None,
 ) -> list[Planned]:
-    """This week's suggestions, each with a slot when one exists."""
+    """This week's suggestions, each with a slot when one exists.
+
+    ``now`` is the moment the plan stands at (its week, caps and cool-down);
+    slots are looked for from ``slots_from`` (default ``now``): a dry run as
+    of a past day still offers only times that are yet to come.
+    """
+    start = max(now, slots_from) if slots_from is not None else now
     eligible = [p for e, p in org.people.items() if e not in excluded]
     members: dict[str, list[Person]] = defaultdict(list)
     for person in sorted(eligible, key=lambda p: p.email):
@@ -97,7 +105,7 @@ def plan(
     def compatible(a: Person, b: Person) -> bool:
         key = (a.timezone, a.working_hours, b.timezone, b.working_hours)
         if key not in shared_hours:
-            shared_hours[key] = could_meet(a, b, rules.meetings, now.date() + dt.timedelta(days=1))
+            shared_hours[key] = could_meet(a, b, rules.meetings, start.date() + dt.timedelta(days=1))
         return shared_hours[key]
 
     suggestions = match_pairs(analysis.drifting, members, lapsed, history, rules.pairing,
@@ -114,11 +122,12 @@ def plan(
     emails = sorted({e for s in suggestions for e in s.emails})
     busy: dict[str, list[Busy]] = {e: [] for e in emails}
     if busy_lookup is not None and emails:
-        for email, spans in busy_lookup(emails, now, horizon_end(now, rules.meetings.horizon_days)).items():
+        horizon = horizon_end(start, rules.meetings.horizon_days)
+        for email, spans in busy_lookup(emails, start, horizon).items():
             busy.setdefault(email, []).extend(spans)
     planned = []
     for suggestion in suggestions:
-        slot = find_slot(suggestion.people, busy, rules.meetings, now)
+        slot = find_slot(suggestion.people, busy, rules.meetings, start)
         if slot is not None:
             for person in suggestion.people:
                 busy[person.email].append(Busy(slot.start, slot.end))

@@ -3,7 +3,8 @@
 ``email`` and ``department`` are required, the rest may be empty and extra
 columns are ignored. ``working_hours`` is ``09:00-17:00`` (Monday to Friday)
 or days then hours, e.g. ``mon-thu 08:00-16:00`` or ``mon,wed,fri
-10:00-18:00``. ``timezone`` is an IANA name.
+10:00-18:00``. ``timezone`` is an IANA name. ``level`` is a whole number or a
+name (``Senior``) that the rules' ``levels:`` maps to one.
 """
 
 from __future__ import annotations
@@ -54,6 +55,18 @@ def parse_working_hours(text: str) -> WorkingHours:
     return WorkingHours(days, start, end)
 
 
+def parse_level(text: str) -> tuple[int | None, str]:
+    """A level cell: a whole number, or a name such as ``Senior`` kept as the label for the
+    rules' ``levels:`` to map (never a problem of the row: the agent reports unmapped names)."""
+    text = text.strip()
+    if not text:
+        return None, ""
+    try:
+        return int(text), ""
+    except ValueError:
+        return None, text
+
+
 REQUIRED_COLUMNS = ("email", "department")
 
 
@@ -96,7 +109,7 @@ class FilesDirectory(Directory):
                 try:
                     person = self._person(record, line_num)
                 except BadRecord as exc:
-                    self.problems.report(self.path, line_num, str(exc))
+                    self.problems.report(self.path, line_num, f"{exc}; skipped")
                     continue
                 if person.email in found:
                     # the line, not the address: problems are logged, and logs hold no addresses
@@ -114,12 +127,7 @@ class FilesDirectory(Directory):
         department = r.get("department", "")
         if not department:
             raise BadRecord("no department")
-        level: int | None = None
-        if r.get("level"):
-            try:
-                level = int(r["level"])
-            except ValueError:
-                self.problems.report(self.path, line, f"level {r['level']!r} is not a whole number")
+        level, level_label = parse_level(r.get("level", ""))
         zone = r.get("timezone") or "UTC"
         try:
             ZoneInfo(zone)
@@ -133,5 +141,5 @@ class FilesDirectory(Directory):
             except BadRecord as exc:
                 self.problems.report(self.path, line, f"{exc}; using 09:00-17:00 Monday-Friday")
         return Person(address, department, r.get("name", ""), r.get("title", ""), level,
-                      r.get("manager", "").lower() or None, zone, hours)
+                      r.get("manager", "").lower() or None, zone, hours, level_label)
 

@@ -66,7 +66,7 @@ def test_analyze_as_of_an_older_date(tmp_path: Path) -> None:
 def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     runner = CliRunner()
     missing = runner.invoke(main, ["analyze", "--data", str(tmp_path / "nowhere")])
-    assert missing.exit_code == 2 and "people.csv is missing" in missing.output
+    assert missing.exit_code == 2 and "nowhere: no such directory" in missing.output
     assert "Traceback" not in missing.output
     bad_date = runner.invoke(main, ["analyze", "--data", str(data(tmp_path)), "--as-of", "last week"])
     assert bad_date.exit_code == 2 and "--as-of" in bad_date.output

@@ -8,10 +8,12 @@ change, run with ``BRIDGEWORK_UPDATE_GOLDEN=1`` and review the diff.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 
 from agent.cli import main
@@ -29,7 +31,11 @@ def explain(case: Path) -> str:
     cwd = Path.cwd()
     os.chdir(case)  # so the output names files relatively, the same on every machine
     try:
-        result = CliRunner().invoke(main, args)
+        # today is the as-of day: slots are never offered in the past, so the cases' slots
+        # stand still only on a clock that does
+        with time_machine.travel(dt.datetime.fromisoformat(AS_OF).replace(tzinfo=dt.UTC),
+                                 tick=False):
+            result = CliRunner().invoke(main, args)
     finally:
         os.chdir(cwd)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output

@@ -108,8 +108,8 @@ def test_circle_and_pair_together_respect_the_weekly_cap() -> None:
     assert max(counts.values()) <= rules.pairing.per_person_per_week, counts
 
 
-def _skipped(output: str) -> list[str]:
-    return [line.strip() for line in output.splitlines() if line.strip().startswith("skipped ")]
+def _problems(output: str, data: Path) -> list[str]:
+    return [line.strip() for line in output.splitlines() if line.strip().startswith(str(data))]
 
 
 def test_explain_and_analyze_report_the_same_skipped_input(tmp_path: Path) -> None:
@@ -129,9 +129,9 @@ def test_explain_and_analyze_report_the_same_skipped_input(tmp_path: Path) -> No
     assert code == 0, explained
     analyzed = CliRunner().invoke(main, ["analyze", "--data", str(data), "--as-of", AS_OF])
     assert analyzed.exit_code == 0, analyzed.output
-    skipped = _skipped(explained)
-    assert skipped == _skipped(analyzed.stderr)
-    assert [line.split(":")[0] for line in skipped] == [
-        f"skipped {data / 'people.csv'}", f"skipped {data / 'events.jsonl'}",
-        f"skipped {data / 'messages.jsonl'}"]
+    problems = _problems(explained, data)
+    assert problems == _problems(analyzed.stderr, data)
+    assert [line.split(":")[0] for line in problems] == [
+        str(data / "people.csv"), str(data / "events.jsonl"), str(data / "messages.jsonl")]
+    assert problems[0].endswith("email is not an address; skipped")
     assert "Data: 12 people in 4 departments, " in explained
