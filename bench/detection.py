@@ -51,38 +51,21 @@ def main() -> None:
 
     from rules.loader import load_rules
     from rules.model import Rules
-    from tests.quality.bursty import generate
-    from tests.quality.scoring import (
-        Score,
-        detect,
-        ledgered,
-        score_null,
-        score_placebo,
-        score_planted,
-    )
+    from tests.quality.scoring import Score, score_seed
 
     rules = load_rules(args.rules) if args.rules else Rules()
     seeds = seed_range(args.seeds)
     score = Score()
     started = time.perf_counter()
     for seed in seeds:
-        t0 = time.perf_counter()
-        planted = generate(seed, people=args.people, weeks=args.weeks, drop=args.drop,
-                           ramp_weeks=args.ramp_weeks)
-        null = generate(seed, people=args.people, weeks=args.weeks, plant=False)
-        t1 = time.perf_counter()
-        data, null_data = ledgered(planted, rules), ledgered(null, rules)
-        t2 = time.perf_counter()
-        results = detect(data, rules)
-        score_planted(score, planted, results)
-        score_null(score, detect(null_data, rules))
-        score_placebo(score, null_data, rules, args.placebo, seed)
-        score_placebo(score, data, rules, args.placebo, seed + 10_000)
-        t3 = time.perf_counter()
+        run = score_seed(score, seed, rules, people=args.people, weeks=args.weeks,
+                         placebo=args.placebo, drop=args.drop, ramp_weeks=args.ramp_weeks)
+        planted, results = run.planted, run.results
         flagged = sorted(" / ".join(r.departments) for r in results if r.drifting)
+        generating, counting, detecting = run.seconds
         print(f"seed {seed}: {len(planted.mails):,} mails, {len(planted.meetings):,} meetings; "
               f"flagged {', '.join(flagged) or 'nothing'} "
-              f"[generate {t1 - t0:.1f} s, ledger {t2 - t1:.1f} s, detect {t3 - t2:.1f} s]")
+              f"[generate {generating:.1f} s, ledger {counting:.1f} s, detect {detecting:.1f} s]")
         if args.verbose:
             by_pair = {frozenset(r.departments): r for r in results}
             for pair in planted.truth.declining + planted.truth.thinning:

@@ -488,8 +488,8 @@ class _Planting:
         self.dept_of = {p.email: p.department for p in base.people}
         self.drop, self.thin, self.ramp_weeks = drop, thin, ramp_weeks
         self.eligible = self._eligible()
-        picks = self.rng.choice(len(self.eligible), declining + thinning, replace=False) \
-            if declining + thinning else []
+        picks: list[int] = (list(self.rng.choice(len(self.eligible), declining + thinning,
+                                                  replace=False)) if declining + thinning else [])
         chosen = [self.eligible[int(k)] for k in picks]
         self.declining, self.thinning = chosen[:declining], chosen[declining:]
         last = base.weeks - 1
@@ -498,7 +498,8 @@ class _Planting:
     def _eligible(self) -> list[tuple[str, str]]:
         """Department pairs with at least median weekly distinct ties (before planting)."""
         ties: dict[tuple[str, str], set[tuple[int, str, str]]] = defaultdict(set)
-        for item in [*self.base.mails, *self.base.meetings]:
+        items: list[Mail | Meeting] = [*self.base.mails, *self.base.meetings]
+        for item in items:
             for a, b in _pairs_of(item):
                 da, db = self.dept_of.get(a), self.dept_of.get(b)
                 if da and db and da != db:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from agent.drift import SeamResult, detect_seams
 from agent.ledger import ContactTable, LedgerFiles, read_table, week_of
 from agent.pseudonym import Pseudonymiser
 from rules.model import Rules
-from tests.quality.bursty import BurstyOrg
+from tests.quality.bursty import BurstyOrg, generate
 
 KEY = b"bursty-scoring-key-0123456789abc"
 
@@ -86,29 +87,29 @@ class Score:
 
     @property
     def recall(self) -> float:
-        return self.found / self.planted if self.planted else float("nan")
+        return _ratio(self.found, self.planted)
 
     @property
     def precision(self) -> float:
         """Share of flags on planted orgs that are planted seams (ramps or thinning)."""
         right = self.found + self.thinning_found
-        return right / (right + self.false_flags) if right + self.false_flags else 1.0
+        return _ratio(right, right + self.false_flags) if right + self.false_flags else 1.0
 
     @property
     def false_flags_per_org(self) -> float:
-        return self.false_flags / self.planted_orgs if self.planted_orgs else float("nan")
+        return _ratio(self.false_flags, self.planted_orgs)
 
     @property
     def null_flags_per_org(self) -> float:
-        return self.null_flags / self.null_orgs if self.null_orgs else float("nan")
+        return _ratio(self.null_flags, self.null_orgs)
 
     @property
     def placebo_flags_per_run(self) -> float:
-        return self.placebo_flags / self.placebo_runs if self.placebo_runs else float("nan")
+        return _ratio(self.placebo_flags, self.placebo_runs)
 
     @property
     def placebo_small_p_share(self) -> float:
-        return self.placebo_small_p / self.placebo_tests if self.placebo_tests else float("nan")
+        return _ratio(self.placebo_small_p, self.placebo_tests)
 
     def lines(self) -> list[str]:
         missed = ", ".join(f"{k}: {v}" for k, v in sorted(self.missed_by.items())) or "none"
@@ -123,6 +124,10 @@ class Score:
             f"week-shuffle placebo: {self.placebo_runs} runs, share of tests with p<0.05 "
             f"{self.placebo_small_p_share:.3f}, {self.placebo_flags_per_run:.2f} flags per run",
         ]
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
 
 
 def stopped_by(result: SeamResult | None) -> str:
@@ -168,3 +173,29 @@ def score_placebo(score: Score, data: Ledgered, rules: Rules, runs: int, seed: i
         p_values = [p for r in results for p in getattr(r, "p_values", (r.p_value,))]
         score.placebo_tests += len(p_values)
         score.placebo_small_p += sum(p < 0.05 for p in p_values)
+
+
+@dataclass
+class SeedRun:
+    """One seed's planted organisation, its results, and where the time went."""
+
+    planted: BurstyOrg
+    results: list[SeamResult]
+    seconds: tuple[float, float, float]  # generate, ledger, detect (with placebo)
+
+
+def score_seed(score: Score, seed: int, rules: Rules, *, people: int, weeks: int, placebo: int,
+               drop: float = 0.6, ramp_weeks: int = 8) -> SeedRun:
+    """Score one seed: its planted organisation, the same one unplanted, placebos of both."""
+    t0 = time.perf_counter()
+    planted = generate(seed, people=people, weeks=weeks, drop=drop, ramp_weeks=ramp_weeks)
+    null = generate(seed, people=people, weeks=weeks, plant=False)
+    t1 = time.perf_counter()
+    data, null_data = ledgered(planted, rules), ledgered(null, rules)
+    t2 = time.perf_counter()
+    results = detect(data, rules)
+    score_planted(score, planted, results)
+    score_null(score, detect(null_data, rules))
+    score_placebo(score, null_data, rules, placebo, seed)
+    score_placebo(score, data, rules, placebo, seed + 10_000)
+    return SeedRun(planted, results, (t1 - t0, t2 - t1, time.perf_counter() - t2))

@@ -33,14 +33,7 @@ from click.testing import CliRunner
 from agent.cli import main
 from rules.model import Rules
 from tests.quality.bursty import generate
-from tests.quality.scoring import (
-    Score,
-    detect,
-    ledgered,
-    score_null,
-    score_placebo,
-    score_planted,
-)
+from tests.quality.scoring import Score, detect, ledgered, score_seed
 
 SEEDS = range(1, 11)  # bench/detection.py SCORING_SEEDS: never tuned on
 SIZE = {"people": 500, "weeks": 34}
@@ -51,13 +44,7 @@ def score() -> Score:
     rules = Rules()
     result = Score()
     for seed in SEEDS:
-        planted = generate(seed, **SIZE)
-        null = generate(seed, plant=False, **SIZE)
-        data, null_data = ledgered(planted, rules), ledgered(null, rules)
-        score_planted(result, planted, detect(data, rules))
-        score_null(result, detect(null_data, rules))
-        score_placebo(result, null_data, rules, 3, seed)
-        score_placebo(result, data, rules, 3, seed + 10_000)
+        score_seed(result, seed, rules, placebo=3, **SIZE)
     print(f"\nbursty organisations, {len(SEEDS)} seeds, {SIZE['people']} people:")
     for line in result.lines():
         print("  " + line)
