@@ -165,15 +165,17 @@ _PERIOD = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKL
            "MONTHLY": 2_629_746, "YEARLY": 31_556_952}  # seconds (months and years on average)
 #: Rule steps worth computing for one series: a rule that would take more (a minutely rule
 #: started years ago) is reported instead of expanded, so no object can stall a sync.
-MAX_RULE_STEPS = 400_000
+MAX_RULE_STEPS = 50_000
 
 
-def _steps(rule: Any, start: object, hi: dt.datetime) -> float:
-    """An upper bound of the occurrences a rule makes from its start to ``hi``."""
+def _steps(rule: Any, start: object, hi: dt.datetime, lo: dt.datetime | None = None) -> float:
+    """An upper bound of the occurrences a rule makes from its start (or ``lo``) to ``hi``."""
     freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
     period = _PERIOD.get(freq, 86400) * max(int((rule.get("INTERVAL") or [1])[0]), 1)
     begin = start if isinstance(start, dt.datetime) else dt.datetime(2000, 1, 1)
     begin = begin if begin.tzinfo else begin.replace(tzinfo=dt.UTC)
+    if lo is not None:
+        begin = max(begin, lo)
     until = (rule.get("UNTIL") or [None])[0]
     end = hi
     if isinstance(until, dt.datetime):
@@ -224,9 +226,13 @@ def _occurrences(cal: icalendar.Calendar, owner: str, zone: ZoneInfo, lo: dt.dat
         series = series or any(event.get(n) is not None for n in ("RRULE", "RDATE", "RECURRENCE-ID"))
         rules: list[Any] = _listed(event.get("RRULE"))
         for rule in rules:
-            if _steps(rule, _value(event, "DTSTART"), hi) > MAX_RULE_STEPS:
+            first = _value(event, "DTSTART")
+            if _steps(rule, first, hi) > MAX_RULE_STEPS:
                 raise BadObject(f"the rule {rule.to_ical().decode()[:80]} makes too many "
                                 "occurrences to expand; skipped")
+            if (expected := _steps(rule, first, hi, lo)) > cap:
+                raise BadObject(f"more than {cap} occurrences in the window (about "
+                                f"{expected:,.0f}); the series is skipped")
     if not uid:
         if any(True for _ in cal.walk("VEVENT")):
             raise BadObject("an event has no UID")

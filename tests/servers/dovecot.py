@@ -35,6 +35,7 @@ def _binary() -> str | None:
 class Dovecot:
     def __init__(self, users: Mapping[str, str], *, special_use: bool = True) -> None:
         self.special_use = special_use
+        self._open: dict[str, IMAPClient] = {}  # seeding sessions, one per user
         binary = _binary()
         if binary is None:
             unavailable("dovecot is not installed (make test installs Debian's dovecot-imapd)")
@@ -77,6 +78,10 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# a refused sign-in answers at once (the default waits 2 s to slow guessing down)
+auth_failure_delay = 0
+# no growing penalty for repeated failures from loopback (the tests refuse on purpose)
+login_trusted_networks = 127.0.0.1/32
 auth_master_user_separator = *
 default_internal_user = {self.user}
 default_internal_group = {self.group}
@@ -144,6 +149,7 @@ service stats {{
             return True
 
     def stop(self) -> None:
+        self._close_all()
         stop_process(self.process)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -155,12 +161,20 @@ service stats {{
 
     def append(self, user: str, folder: str, message: bytes,
                when: dt.datetime | None = None) -> None:
-        with self.client(user) as client:
-            if not client.folder_exists(folder):
-                client.create_folder(folder)
-            client.append(folder, message, flags=(), msg_time=when)
+        client = self._open.get(user)
+        if client is None:
+            client = self._open[user] = self.client(user)
+        if not client.folder_exists(folder):
+            client.create_folder(folder)
+        client.append(folder, message, flags=(), msg_time=when)
+
+    def _close_all(self) -> None:
+        for client in self._open.values():
+            client.logout()
+        self._open.clear()
 
     def wipe(self) -> None:
         """Every mailbox emptied (between tests): the homes go, Dovecot makes them anew."""
+        self._close_all()
         for home in (self.dir / "home").iterdir():
             shutil.rmtree(home, ignore_errors=True)
