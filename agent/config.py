@@ -97,7 +97,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         updates["rules"] = fix(config.rules)
     if config.secret.key_file is not None and fix(config.secret.key_file):
         updates["secret"] = config.secret.model_copy(update={"key_file": fix(config.secret.key_file)})
-    source_updates = {}
+    source_updates: dict[str, object] = {}
     smtp = config.digest.smtp
     if smtp is not None:
         smtp_updates = {name: base / value for name in ("password_file", "ca_bundle")
