@@ -185,7 +185,9 @@ class CalDavCalendar(Calendar):
                 state = self._read_calendar(home.dav, collection, before, old.until, reader)
             except TokenExpired:
                 log.info("sync-token of one calendar expired; reading it again")
-                state = self._read_calendar(home.dav, collection, None, None, reader)
+                # what was waiting stays known, so objects deleted meanwhile still cancel it
+                fresh = CalendarState(future=dict(before.future)) if before else None
+                state = self._read_calendar(home.dav, collection, fresh, None, reader)
                 resynced = True
             except DavError as exc:
                 if exc.status is None and not isinstance(exc, Refused):
@@ -194,6 +196,7 @@ class CalDavCalendar(Calendar):
                                      f"skipped this cycle: {exc.message}")
                 if before is not None:
                     new.calendars[collection.href] = before
+                new.until = old.until  # its new days are read with it, next cycle
                 continue
             state.prune(now)
             new.calendars[collection.href] = state
@@ -220,7 +223,9 @@ class CalDavCalendar(Calendar):
             assert before is not None
             state.etags = before.etags
         elif use_token:
-            result = dav.sync(collection.href, before.token if before else None)
+            token = before.token if before is not None else None
+            full = token is None
+            result = dav.sync(collection.href, token)
             state.token = result.sync_token or collection.sync_token
             missing = [item.href for item in result.changed if item.calendar_data is None]
             items = [i for i in result.changed if i.calendar_data is not None]
@@ -230,6 +235,9 @@ class CalDavCalendar(Calendar):
                 done.add(item.href)
             for href in result.deleted:
                 reader.gone(href, state)
+            if full:  # everything there was listed: what is missing was deleted
+                for href in [h for h in state.future if h not in done]:
+                    reader.gone(href, state)
         else:
             etags = dav.etags(collection.href)
             known = (before.etags or {}) if before else {}

@@ -101,6 +101,9 @@ def test_as_time_passes_an_unchanged_series_brings_its_new_occurrences(
 def test_a_forgotten_sync_token_reads_the_calendar_again(radicale: Radicale,
                                                          tmp_path: Path) -> None:
     put(radicale, ["ada@example.org"], "team.ics", weekly(dt.datetime(2026, 3, 2, 10, tzinfo=UTC)))
+    soon = NOW + dt.timedelta(days=3)
+    put(radicale, ["ada@example.org"], "soon.ics",
+        event_ics("soon", soon, soon + dt.timedelta(hours=1), "ada@example.org", PAIR))
     cal = calendar(radicale, tmp_path)
     cursors: dict[str, str] = {}
     sync(cal, cursors, (ADA,))
@@ -109,8 +112,10 @@ def test_a_forgotten_sync_token_reads_the_calendar_again(radicale: Radicale,
     shutil.rmtree(store / ".Radicale.cache" / "sync-token")
     put(radicale, ["ada@example.org"], "extra.ics",
         event_ics("extra", NOW, NOW + dt.timedelta(hours=1), "ada@example.org", PAIR))
+    radicale.delete(radicale.href("ada@example.org", name="soon.ics"))
     again, chunks = sync(cal, cursors, (ADA,))
-    assert {i.id.split("@")[0] for i in again} == {"caldav:team", "caldav:extra"}
+    assert {i.id.split("@")[0] for i in again} == {"caldav:team", "caldav:extra", "caldav:soon"}
+    assert [i.id for i in again if i.cancelled] == ["caldav:soon"]  # deleted while forgotten
     assert chunks[0].resynced
 
 
