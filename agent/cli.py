@@ -327,7 +327,7 @@ def demo(people: int, weeks: int, seed: int, out_path: str, no_drift: bool, as_j
 def _register() -> None:
     from agent.cli_connect import connect
     from agent.cli_init import init
-    from agent.cli_ops import doctor
+    from agent.cli_ops import doctor, export, forget
     from agent.cli_standards import caldav, imap
 
     connect.add_command(caldav)
@@ -336,6 +336,8 @@ def _register() -> None:
     main.add_command(init)
     main.add_command(connect)
     main.add_command(doctor)
+    main.add_command(forget)
+    main.add_command(export)
     main.add_command(rules_group)
     main.add_command(digest_group)
     from agent.cli_holds import holds

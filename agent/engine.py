@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent import pipeline
+from agent import audit, pipeline, privacy
 from agent.config import Config, secret_key
 from agent.ledger import LedgerFiles, week_of
 from agent.levels import with_levels
@@ -131,7 +131,9 @@ class Engine:
         self.pause_address: str | None = None
 
     def org(self) -> pipeline.Org:
-        return pipeline.load_org(self.connectors.directory.people(), self.pseudonymiser)
+        people = privacy.without_forgotten(self.connectors.directory.people(), self.store,
+                                           self.pseudonymiser)
+        return pipeline.load_org(people, self.pseudonymiser)
 
     def opted_out(self, org: pipeline.Org) -> set[str]:
         stored = self.store.opt_outs()
@@ -140,6 +142,7 @@ class Engine:
     def _context(self) -> tuple[pipeline.Org, Rules]:
         if self.inbox is not None:
             self.inbox.drain(self.store)
+        privacy.apply(self)  # forget requests first: the rest of the job runs without them
         org = self.org()
         rules = self.rules_source.current(org.departments)
         self.ledger.signals = rules.signals
@@ -156,6 +159,7 @@ class Engine:
             raise
         pipeline.record_sync(self.store, self.connectors, now)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
+        privacy.enforce_retention(self.store, rules, now)
         return report
 
     def _suggest(self, org: pipeline.Org, rules: Rules, excluded: dict[str, str],
@@ -245,4 +249,5 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
                   sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
                   opt_out_address=config.digest.opt_out_address)
     engine.inbox = OptOutInbox(store_dir)
+    audit.attach(store_dir)
     return engine

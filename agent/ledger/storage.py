@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA = 3  # 2: pending meetings as attendee ids; 3: weeks as a base plus segments
 MAX_SEGMENTS = 8  # a week with this many segments is compacted into its base
+#: What stands in people.json where a forgotten person's pseudonym was (never a pseudonym).
+FORGOTTEN = "-"
 
 
 @dataclass
@@ -268,6 +270,50 @@ class LedgerFiles:
                                                  weights[pairs], digests[fresh]))
             new_total += int(fresh.size)
         return new_total
+
+    def future_attendees(self) -> list[list[int]]:
+        """The ledger ids of each future meeting's attendees (counted once it happens)."""
+        return [list(entry[2]) for entry in self._pending.values()]
+
+    def forget(self, pseudonym: str) -> int:
+        """Remove one person's contact from every week and every future meeting.
+
+        Their place in ``people.json`` keeps its position (week files refer to
+        people by position) but no longer holds their pseudonym. Each week they
+        appear in is rewritten whole as its base, so no segment still names them.
+        Returns how many pair rows were removed.
+        """
+        index = self._index.pop(pseudonym, None)
+        if index is None:
+            return 0
+        removed = 0
+        for week in self.weeks():
+            contacts = self.load_week(week)
+            keep = (contacts.a != index) & (contacts.b != index)
+            upto, segments = self._parts(week)
+            if not keep.all():
+                removed += int((~keep).sum())
+                upto = max([upto, *(seq for seq, _ in segments)])
+                _write_npz(self._base_path(week), WeekContacts(
+                    contacts.a[keep], contacts.b[keep], contacts.weight[keep], contacts.seen),
+                    upto=upto)
+                self._seen_cache.pop(week, None)
+            # segments the base took in, also those an interrupted earlier forget left
+            for path in self.directory.glob(f"week-{week:05d}-*.npz"):
+                if int(path.stem.split("-")[2]) <= upto:
+                    path.unlink()
+        for key, entry in list(self._pending.items()):
+            if index in entry[2]:
+                members = [m for m in entry[2] if m != index]
+                if len(members) < 2:
+                    del self._pending[key]
+                else:
+                    entry[2] = members
+        self.people[index] = FORGOTTEN
+        write_private(self.directory / "people.json", json.dumps(self.people).encode())
+        write_private(self.directory / "pending.json", json.dumps(self._pending).encode())
+        self._email_ids = {}
+        return removed
 
     def prune(self, keep_from_week: int) -> int:
         """Forget weeks older than the retention period."""

@@ -17,7 +17,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from agent.digest import CHART_WEEKS, ContactSeries, DigestInput, SourceHealth, compose, contact_series
+from agent import audit
+from agent.digest import (
+    CHART_WEEKS,
+    ContactSeries,
+    DigestInput,
+    SourceHealth,
+    compose,
+    contact_series,
+    week_label,
+)
 from agent.ledger import LedgerFiles, read_table
 from agent.pipeline.analyse import Analysis, index_people, last_full_week
 from agent.pipeline.org import Org
@@ -156,6 +165,7 @@ def deliver(messages: Iterable[OutgoingMessage], sender: Sender, store: Store,
         else:
             store.mark_digest_sent(_sending(key), now)
         sender.send(message)
+        audit.mail_sent(key, pseudonymiser.person(message.to), week_label(now.date()), now)
         store.mark_digest_sent(key, now)
         report.sent += 1
         report.messages.append(message)

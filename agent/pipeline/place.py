@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from agent import audit
 from agent.holds import build_hold
 from agent.ledger import week_of
 from agent.lifecycle import Cause, Stage
@@ -95,6 +96,7 @@ def place(
             log.warning("hold %s could not be placed yet (%s)", item.id, exc.message)
             report.failed += 1
             continue
+        audit.calendar_write("place", hold.id, record.people, now, hold.start, hold.end)
         placed = record.advance(Stage.HELD, Cause.PLACED, now)
         store.save_suggestion(placed)
         report.placed.append(placed)
@@ -146,6 +148,7 @@ def _finish_planned(records: Iterable[SuggestionRecord], calendar: Calendar | No
             log.warning("hold %s could not be placed yet (%s); trying again next cycle",
                         record.id, exc.message)
             continue
+        audit.calendar_write("place", hold.id, record.people, now, hold.start, hold.end)
         store.save_suggestion(record.advance(Stage.HELD, Cause.PLACED, now))
         done += 1
     return done

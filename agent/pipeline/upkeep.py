@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from agent import audit
 from agent.holds import (
     Upkeep,
     UpkeepDecision,
@@ -106,6 +107,7 @@ def _look_after(record: SuggestionRecord, excluded: Mapping[str, str], work: _Pa
     out = tuple(e for e in hold.attendees if e in excluded)
     if hold.start > work.now and out:
         work.calendar.release(hold)  # opted out or excluded: gone from calendars this cycle
+        audit.calendar_write("release", hold.id, record.people, work.now)
         work.save(record, Stage.CANCELLED, Cause.EXCLUDED, by=out)
         work.report.count("excluded")
         return
@@ -138,6 +140,7 @@ def release_orphan(record: SuggestionRecord, calendar: Calendar, org: Org, now: 
     # The guard in Calendar.release only needs the id and the organiser to check the mark.
     calendar.release(Hold(record.id, organizer, (organizer,), start,
                           dt.datetime.fromisoformat(record.end), "", ""))
+    audit.calendar_write("release", record.id, record.people, now)
     return True
 
 
@@ -156,6 +159,7 @@ def _carry_out(decision: UpkeepDecision, hold: Hold, state: HoldState, record: S
         work.save(record, Stage.CANCELLED, cause)
     elif action in (Upkeep.DECLINED, Upkeep.EXPIRE):
         work.calendar.release(hold)
+        audit.calendar_write("release", hold.id, record.people, work.now)
         work.save(record, Stage.DECLINED if action is Upkeep.DECLINED else Stage.EXPIRED, cause,
                   by=by)
     elif action is Upkeep.MET:
@@ -180,8 +184,10 @@ def _move(hold: Hold, record: SuggestionRecord, work: _Pass) -> None:
     slot = find_slot(people, busy, work.rules.meetings, work.now)
     if slot is None:
         work.calendar.release(hold)
+        audit.calendar_write("release", hold.id, record.people, work.now)
         work.save(record, Stage.CANCELLED, Cause.NO_SLOT)
         work.report.count("no-slot")
         return
     work.calendar.move(hold, slot.start, slot.end)
+    audit.calendar_write("move", hold.id, record.people, work.now, slot.start, slot.end)
     work.save(record, Stage.MOVED, Cause.CONFLICT, start=slot.start, end=slot.end)

@@ -50,3 +50,18 @@ def write_private(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def append_private(path: Path, line: bytes) -> None:
+    """Append one line to a file only its owner can read, and make it durable.
+
+    A single ``write`` to an ``O_APPEND`` descriptor lands whole at the end, so
+    processes appending at once never interleave a short line.
+    """
+    make_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
