@@ -341,8 +341,10 @@ def _register() -> None:
     main.add_command(rules_group)
     main.add_command(digest_group)
     from agent.cli_holds import holds
+    from agent.cli_simulate import simulate
 
     main.add_command(holds)
+    main.add_command(simulate)
 
 
 _register()

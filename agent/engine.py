@@ -19,6 +19,7 @@ from agent.config import Config, secret_key
 from agent.ledger import LedgerFiles, week_of
 from agent.levels import with_levels
 from agent.pseudonym import Pseudonymiser
+from agent.repair import keep_repairing
 from agent.store import OptOutInbox, StateDamaged, Store, TinyStore
 from connectors.base import Connectors
 from connectors.common.clock import Clock, system_clock
@@ -164,7 +165,8 @@ class Engine:
 
     def _suggest(self, org: pipeline.Org, rules: Rules, excluded: dict[str, str],
                  now: dt.datetime) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
-        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
+        analysis = keep_repairing(pipeline.analyse(self.ledger, org, rules, now.date()),
+                                  self.store, rules, now)
         history = pipeline.history_from(self.store.suggestions(), org, now.date())
         calendar = self.connectors.calendar
         busy = calendar.busy if calendar is not None else None

@@ -497,6 +497,11 @@ class Pairing(Strict):
     per_seam_per_week: int = Field(5, ge=0, description="suggestions per drifting seam per week")
     circles: Circles = Field(default_factory=Circles)
     declines: Declines = Field(default_factory=Declines)
+    repair_weeks: int = Field(
+        26, ge=0, le=104, description="weeks a flagged seam keeps its suggestions while its share "
+        "of ties stays lower, by the seam's drop, than when it was flagged; 0: only while the "
+        "detector flags it"
+    )
 
     @model_validator(mode="after")
     def _caps_agree(self) -> Pairing:
