@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from connectors.common.fileio import append_private
 
@@ -77,7 +78,7 @@ def forgotten(pseudonym: str, released: int, now: dt.datetime) -> None:
     _entry("forget", now, person=pseudonym, released=released)
 
 
-def entries(store_dir: Path) -> Iterator[dict[str, object]]:
+def entries(store_dir: Path) -> Iterator[dict[str, Any]]:
     """The log's entries in order; a line that is not an entry (a torn last line) is skipped."""
     try:
         data = (store_dir / FILE).read_bytes()

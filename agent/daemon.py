@@ -17,6 +17,7 @@ sync is fresh and the store is writable), ``/metrics`` Prometheus; anything else
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import datetime as dt
@@ -72,6 +73,9 @@ class Metrics:
                                       "Digests interrupted while sending and not resent", registry=r)
         self.rules_errors = Gauge("bridgework_rules_errors", "Problems in the rules file on disk",
                                   registry=r)
+        self.api_calls = Counter("bridgework_api_requests", "Google and Microsoft Graph API "
+                                 "requests by the status of their answer", ["service", "status"],
+                                 registry=r)
 
 
 @dataclass
@@ -91,16 +95,26 @@ def _die_with_parent() -> None:
 def _child(name: str, config: Config, conn: Connection) -> None:
     _die_with_parent()
     from agent.jobs import run_job  # the heavy imports happen here, in the child only
+    from connectors.retry import API_CALLS
 
+    before = collections.Counter(API_CALLS)
     try:
-        conn.send(Outcome(True, run_job(name, config)))
+        conn.send(Outcome(True, {**run_job(name, config), **_api_calls(before)}))
     except BridgeworkError as exc:
-        conn.send(Outcome(False, {}, exc.message, user_error=True))
+        conn.send(Outcome(False, _api_calls(before), exc.message, user_error=True))
     except Exception as exc:
         log.error("job %s failed:\n%s", name, traceback.format_exc())
-        conn.send(Outcome(False, {}, f"{type(exc).__name__}: {exc}"))
+        conn.send(Outcome(False, _api_calls(before), f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def _api_calls(before: collections.Counter[tuple[str, str]]) -> dict[str, Any]:
+    """The API requests this job made, by service and status (none: no key)."""
+    from connectors.retry import API_CALLS
+
+    made = collections.Counter(API_CALLS) - before
+    return {"api_calls": [[s, status, n] for (s, status), n in sorted(made.items())]} if made else {}
 
 
 class Daemon:
@@ -175,6 +189,8 @@ class Daemon:
     def _record(self, name: str, outcome: Outcome, took: float) -> None:
         m = self.metrics
         m.duration.labels(name).observe(took)
+        for service, status, count in outcome.summary.get("api_calls", []):
+            m.api_calls.labels(service, status).inc(count)  # failed jobs' calls count too
         fields: dict[str, Any] = {"job": name, "seconds": round(took, 2), "next_run": self._next(name)}
         if not outcome.ok:
             self.failures[name] = self.failures.get(name, 0) + 1

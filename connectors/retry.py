@@ -19,6 +19,7 @@ import datetime as dt
 import email.utils
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,19 @@ _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
 #: Doubling stops here; beyond it every ceiling is ``cap`` anyway (and 2**n would overflow).
 _MAX_DOUBLINGS = 64
+
+#: API requests answered in this process, by (service, status): the HTTP status, "2xx" where
+#: the client library only says it succeeded, "no-answer" when the connection failed. A
+#: request inside a batch counts as one, the batch itself only when it fails as a whole.
+#: The daemon's job process reports what changed to the daemon, which exports it as metrics.
+API_CALLS: collections.Counter[tuple[str, str]] = collections.Counter()
+_calls_lock = threading.Lock()
+
+
+def count_call(service: str, status: int | str) -> None:
+    """Count one API request's answer (thread-safe: Graph calls run in parallel)."""
+    with _calls_lock:
+        API_CALLS[(service, str(status))] += 1
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time,

@@ -33,7 +33,7 @@ from connectors.common.errors import ConnectorError
 from connectors.google.answers import Transient, classify, status_of
 from connectors.google.auth import ensure_token
 from connectors.google.settings import GoogleSettings
-from connectors.retry import Backoff
+from connectors.retry import Backoff, count_call
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +203,14 @@ class GoogleClient:
             try:
                 request = self.bind(make(), user, scopes)
                 try:
-                    return request.execute()
+                    answer = request.execute()
+                    count_call("google", "2xx")
+                    return answer
                 finally:
                     if api is not None:
                         self.quota.spend(api, user, units)
             except HttpError as exc:
+                count_call("google", status_of(exc))
                 if status_of(exc) in expect:
                     raise
                 outcome = classify(exc, what, scope, self.settings)
@@ -220,6 +223,7 @@ class GoogleClient:
             except Transient as exc:  # the token request failed: nothing was sent yet
                 self._pause(attempt, exc, what)
             except TRANSPORT_ERRORS as exc:
+                count_call("google", "no-answer")
                 if unsafe:
                     raise ConnectorError(f"{what} may or may not have happened "
                                          f"({type(exc).__name__}); not repeated") from None
@@ -289,6 +293,7 @@ class GoogleClient:
                 batch.execute()
                 break
             except HttpError as exc:
+                count_call("google", status_of(exc))
                 outcome = classify(exc, "a batch request", picked[0].scope, self.settings)
                 if not isinstance(outcome, Transient):
                     raise outcome from None
@@ -296,6 +301,7 @@ class GoogleClient:
             except Transient as exc:
                 self._pause(attempt, exc, "a batch request")
             except TRANSPORT_ERRORS as exc:
+                count_call("google", "no-answer")
                 self._pause(attempt, Transient(f"batch: {type(exc).__name__} {exc}"), "a batch")
             answers.clear()
             attempt += 1
@@ -308,6 +314,7 @@ class GoogleClient:
                 calls: collections.deque[Call]) -> None:
         for index, call in enumerate(picked):
             response, error = answers.get(str(index), (None, None))
+            count_call("google", "2xx" if error is None else status_of(error))
             if error is None:
                 call.done(response)
                 continue

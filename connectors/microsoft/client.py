@@ -28,7 +28,7 @@ import requests
 from connectors.common.errors import ConnectorError, PermissionMissing
 from connectors.microsoft.auth import TokenProvider
 from connectors.microsoft.settings import MicrosoftSettings
-from connectors.retry import Backoff, retry_after
+from connectors.retry import Backoff, count_call, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,10 @@ class GraphClient:
         while True:
             try:
                 resp = self._send(method, url, body, headers, mailboxes)
+                if url != "$batch" or resp.status_code >= 400:  # else its requests count
+                    count_call("microsoft", resp.status_code)
             except (requests.Timeout, requests.ConnectionError) as exc:
+                count_call("microsoft", "no-answer")
                 # Only a failed connect proves the request never left; anything later may
                 # have been carried out, so a call that is unsafe to repeat is not repeated.
                 never_sent = isinstance(exc, requests.ConnectTimeout)
@@ -270,6 +273,7 @@ class GraphClient:
             retry: list[int] = []
             delays: list[float] = []
             for index, reply in zip(todo, got, strict=True):
+                count_call("microsoft", reply.status)
                 if (should_retry(reply.status, calls[index].repeatable)
                         and attempt < self.settings.max_retries):
                     retry.append(index)
