@@ -35,7 +35,7 @@ from agent import audit
 from agent.config import Config, secret_key
 from agent.digest import week_label
 from agent.ledger import LedgerFiles, week_of, week_start
-from agent.lifecycle import FINAL, MAY_BE_ON_CALENDAR
+from agent.lifecycle import FINAL, Stage
 from agent.pipeline.org import Org, load_org
 from agent.pipeline.upkeep import release_orphan
 from agent.pseudonym import Pseudonymiser
@@ -174,7 +174,10 @@ def _forget(engine: Parts, pseudonym: str, email: str | None, everyone: Org,
         if pseudonym not in record.people:
             continue
         upcoming = record.start is not None and dt.datetime.fromisoformat(record.start) > now
-        if calendar is not None and upcoming and record.status in MAY_BE_ON_CALENDAR:
+        # Any stage but suggested may have left an event (upkeep cancels a record whose
+        # organiser was forgotten without being able to name their calendar): releasing
+        # an event that is gone costs one read.
+        if calendar is not None and upcoming and record.status is not Stage.SUGGESTED:
             try:
                 if release_orphan(record, calendar, everyone, now):
                     result.released += 1

@@ -191,3 +191,24 @@ def test_retention_prunes_old_ledger_weeks_records_and_digests(world: World) -> 
     digests = store.digests()
     assert "old-digest" not in digests and digests  # this week's digests stay
     store.close()
+
+
+def test_a_calendar_that_fails_leaves_the_forgetting_to_the_next_job(world: World) -> None:
+    run_once(world)
+    who = sorted(next(iter(holds(world).values())))[0]
+    theirs = {h for h, people in holds(world).items() if who in people}
+    ics = world.outbox / "holds.ics"
+    good = ics.read_bytes()
+    ics.write_bytes(b"not a calendar")  # the calendar cannot be read: nothing can be released
+    failed = cli("forget", who, "--config", str(world.config), "--json")
+    assert failed.exit_code == 2
+    report = json.loads(failed.stdout)
+    assert report["state"] == "waiting" and set(report["waiting"]) == theirs
+    middle = export(world, who)
+    assert middle["forgotten"]["done"] is False and middle["ledger_weeks"] == []
+    assert {s["id"] for s in middle["suggestions"]} == theirs  # kept until their holds are off
+    ics.write_bytes(good)
+    run_once(world)  # the next job finishes it
+    after = export(world, who)
+    assert after["forgotten"]["done"] is True and after["suggestions"] == []
+    assert not theirs & set(holds(world))
