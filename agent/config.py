@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.common.envname import EnvName, describe
 from connectors.common.errors import ConfigError
@@ -55,6 +55,20 @@ class DigestSettings(_Strict):
         description="a mail to this address opts its sender out (seen in mail metadata only; "
         "e.g. bridgework+stop@example.org)",
     )
+    pause_address: str | None = Field(
+        None,
+        description="a mail to this address pauses new suggestions for its sender for "
+        "pairing.pause_weeks (\"not now\"; seen in mail metadata only; e.g. "
+        "bridgework+pause@example.org). The person digest links to it only when it is set",
+    )
+
+    @model_validator(mode="after")
+    def _two_addresses(self) -> DigestSettings:
+        if self.pause_address and self.opt_out_address and \
+                self.pause_address.strip().lower() == self.opt_out_address.strip().lower():
+            raise ValueError("pause_address and opt_out_address must differ: one mail cannot "
+                             "both pause and opt out")
+        return self
 
 
 class DaemonSettings(_Strict):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from agent import audit, pipeline, privacy
 from agent.config import Config, secret_key
+from agent.eligibility import active_pauses
 from agent.ledger import LedgerFiles, week_of
 from agent.levels import with_levels
 from agent.pseudonym import Pseudonymiser
@@ -115,7 +116,7 @@ class Engine:
     def __init__(self, connectors: Connectors, store: Store, ledger: LedgerFiles,
                  pseudonymiser: Pseudonymiser, rules: RulesSource, clock: Clock = system_clock,
                  sender_address: str | None = None, digests_enabled: bool = True,
-                 opt_out_address: str | None = None) -> None:
+                 opt_out_address: str | None = None, pause_address: str | None = None) -> None:
         self.digests_enabled = digests_enabled
         #: Read sources in worker processes: None decides by itself (only when no other
         #: thread runs); a command that knows its only other thread is harmless says True.
@@ -129,7 +130,7 @@ class Engine:
         self.rules_source = rules
         self.clock = clock
         self.sender_address = sender_address
-        self.pause_address: str | None = None
+        self.pause_address = pause_address.lower() if pause_address else None
 
     def org(self) -> pipeline.Org:
         people = privacy.without_forgotten(self.connectors.directory.people(), self.store,
@@ -139,6 +140,22 @@ class Engine:
     def opted_out(self, org: pipeline.Org) -> set[str]:
         stored = self.store.opt_outs()
         return {e for e, p in org.pseudonym.items() if p in stored}
+
+    def paused(self, org: pipeline.Org, rules: Rules, now: dt.datetime) -> dict[str, dt.datetime]:
+        """Who asked "not now" and is still paused, with when the pause ends."""
+        asked = {org.by_pseudonym[p]: dt.datetime.fromisoformat(when)
+                 for p, when in self.store.pauses().items() if p in org.by_pseudonym}
+        return active_pauses(asked, rules.pairing.pause_weeks, now)
+
+    def excluded(self, org: pipeline.Org, rules: Rules, now: dt.datetime) -> dict[str, str]:
+        """Everyone left out of suggestions now, with the reason."""
+        return pipeline.exclusions(org, rules, self.opted_out(org), self.paused(org, rules, now))
+
+    def _drop_ended_pauses(self, rules: Rules, now: dt.datetime) -> None:
+        span = dt.timedelta(weeks=rules.pairing.pause_weeks)
+        ended = {p for p, when in self.store.pauses().items()
+                 if dt.datetime.fromisoformat(when) + span <= now}
+        self.store.remove_pauses(ended)
 
     def _context(self) -> tuple[pipeline.Org, Rules]:
         if self.inbox is not None:
@@ -154,12 +171,14 @@ class Engine:
         try:
             report = pipeline.sync(self.connectors, self.ledger, self.store, org, now,
                                    progress=progress, opt_out_address=self.opt_out_address,
+                                   pause_address=self.pause_address,
                                    parallel=self.parallel)
         except Exception as exc:
             pipeline.record_sync(self.store, self.connectors, now, error=str(exc)[:200])
             raise
         pipeline.record_sync(self.store, self.connectors, now)
         self.ledger.prune(week_of(now) - rules.privacy.retention_weeks)
+        self._drop_ended_pauses(rules, now)
         privacy.enforce_retention(self.store, rules, now)
         return report
 
@@ -180,20 +199,20 @@ class Engine:
 
     def upkeep(self) -> pipeline.UpkeepReport:
         org, rules = self._context()
-        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
-        return pipeline.upkeep(self.connectors.calendar, self.store, org, rules, excluded, self.clock(),
-                               self.ledger)
+        now = self.clock()
+        return pipeline.upkeep(self.connectors.calendar, self.store, org, rules,
+                               self.excluded(org, rules, now), now, self.ledger)
 
     def suggest(self) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
         org, rules = self._context()
-        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
-        return self._suggest(org, rules, excluded, self.clock())
+        now = self.clock()
+        return self._suggest(org, rules, self.excluded(org, rules, now), now)
 
     def digests(self, now: dt.datetime | None = None, force: bool = False) -> pipeline.DigestReport:
         """The week's digests (``bridgework digest send`` names the moment and forces them)."""
         org, rules = self._context()
         now = now or self.clock()
-        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
+        excluded = self.excluded(org, rules, now)
         analysis = pipeline.analyse(self.ledger, org, rules, now.date())
         return self.send_digests(org, rules, analysis, excluded, now, force)
 
@@ -203,7 +222,7 @@ class Engine:
         org, rules = self._context()
         progress(f"directory: {len(org.people)} people in {len(org.departments)} departments")
         sync_report = self._sync(org, rules, now, progress)
-        excluded = pipeline.exclusions(org, rules, self.opted_out(org))
+        excluded = self.excluded(org, rules, now)  # after the sync: its opt-outs and pauses count
         upkeep_report = pipeline.upkeep(self.connectors.calendar, self.store, org, rules,
                                         excluded, now, self.ledger)
         analysis, place_report = self._suggest(org, rules, excluded, now)
@@ -230,7 +249,8 @@ class Engine:
                                      rules_errors=self.rules_source.errors,
                                      sender_address=self.sender_address,
                                      opt_out_address=self.opt_out_address,
-                                     pause_address=self.pause_address, force=force)
+                                     pause_address=self.pause_address,
+                                     paused=self.paused(org, rules, now), force=force)
 
 
 def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
@@ -249,7 +269,8 @@ def open_engine(config: Config, clock: Clock = system_clock) -> Engine:
         connectors.sender = SmtpSender(config.digest.smtp)
     engine = Engine(connectors, store, ledger, pseudonymiser, rules, clock,
                   sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
-                  opt_out_address=config.digest.opt_out_address)
+                  opt_out_address=config.digest.opt_out_address,
+                  pause_address=config.digest.pause_address)
     engine.inbox = OptOutInbox(store_dir)
     audit.attach(store_dir)
     return engine

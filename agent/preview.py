@@ -89,6 +89,7 @@ def preview(data: Path, rules: Rules, audience: str, who: str | None = None, *,
                         Pseudonymiser(key), _GivenRules(rules), timing,
                         sender_address="bridgework@preview.invalid")
         engine.opt_out_address = f"bridgework+stop@{admin.split('@', 1)[1]}"
+        engine.pause_address = f"bridgework+pause@{admin.split('@', 1)[1]}"
         progress("reading the data")
         engine.sync(progress)
         timing.at = digest_moment(rules, default_as_of(engine.ledger, clock().date()))

@@ -115,7 +115,8 @@ def open_read_only_engine(config: Config, clock: Clock = system_clock) -> Engine
                                                                  Rules().signals),
                     pseudonymiser, RulesSource(config.rules, scratch / kept.name), clock,
                     sender_address=config.digest.sender, digests_enabled=config.digest.enabled,
-                    opt_out_address=config.digest.opt_out_address)
+                    opt_out_address=config.digest.opt_out_address,
+                    pause_address=config.digest.pause_address)
     if (store_dir / OptOutInbox.FILE).exists():
         engine.inbox = OptOutInbox(store_dir)  # only read: the offset it keeps goes to the copy
     weakref.finalize(engine, shutil.rmtree, scratch, ignore_errors=True)

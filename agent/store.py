@@ -97,6 +97,7 @@ class StoreState:
     suggestions: dict[str, SuggestionRecord] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)  # key -> when sent
     opt_outs: set[str] = field(default_factory=set)  # pseudonyms
+    pauses: dict[str, str] = field(default_factory=dict)  # pseudonym -> when they asked
     meta: dict[str, str] = field(default_factory=dict)
 
 
@@ -120,6 +121,13 @@ class Store(Protocol):
     def opt_outs(self) -> set[str]: ...
     def add_opt_out(self, pseudonym: str) -> None: ...
     def remove_opt_out(self, pseudonym: str) -> None: ...
+    def pauses(self) -> dict[str, str]:
+        """Who asked for a pause ("not now") and when (ISO time), by pseudonym."""
+        ...
+    def add_pause(self, pseudonym: str, asked: dt.datetime) -> None:
+        """Record a pause asked at ``asked``; an earlier ask than the one kept changes nothing."""
+        ...
+    def remove_pauses(self, pseudonyms: set[str]) -> None: ...
     def meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
 
@@ -174,6 +182,17 @@ class MemoryStore:
     def remove_opt_out(self, pseudonym: str) -> None:
         self.state.opt_outs.discard(pseudonym)
 
+    def pauses(self) -> dict[str, str]:
+        return dict(self.state.pauses)
+
+    def add_pause(self, pseudonym: str, asked: dt.datetime) -> None:
+        if _later(asked, self.state.pauses.get(pseudonym)):
+            self.state.pauses[pseudonym] = asked.isoformat()
+
+    def remove_pauses(self, pseudonyms: set[str]) -> None:
+        for pseudonym in pseudonyms:
+            self.state.pauses.pop(pseudonym, None)
+
     def meta(self, key: str) -> str | None:
         return self.state.meta.get(key)
 
@@ -197,6 +216,16 @@ class _DigestDoc(_Doc):
 
 class _OptOutDoc(_Doc):
     pseudonym: str
+
+
+def _moment(value: str) -> str:
+    dt.datetime.fromisoformat(value)  # raises ValueError naming it
+    return value
+
+
+class _PauseDoc(_Doc):
+    pseudonym: str
+    asked: Annotated[str, AfterValidator(_moment)]
 
 
 class _MetaDoc(_Doc):
@@ -245,7 +274,7 @@ class _SuggestionDoc(_Doc):
 
 
 _TABLES: dict[str, type[_Doc]] = {"cursors": _CursorsDoc, "digests": _DigestDoc,
-                                  "opt_outs": _OptOutDoc, "meta": _MetaDoc,
+                                  "opt_outs": _OptOutDoc, "pauses": _PauseDoc, "meta": _MetaDoc,
                                   "suggestions": _SuggestionDoc}
 _FILE = TypeAdapter(dict[str, dict[str, dict[str, Any]]])
 
@@ -303,6 +332,11 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+def _later(asked: dt.datetime, kept: str | None) -> bool:
+    """Is ``asked`` a later ask than the one kept (a resync reads old asks again)?"""
+    return kept is None or asked > dt.datetime.fromisoformat(kept)
 
 
 def _plan_key(run: str) -> str:
@@ -439,6 +473,20 @@ class TinyStore:
 
     def remove_opt_out(self, pseudonym: str) -> None:
         self.db.table("opt_outs").remove(Query().pseudonym == pseudonym)
+
+    def pauses(self) -> dict[str, str]:
+        return {d["pseudonym"]: d["asked"] for d in self.db.table("pauses").all()}
+
+    def add_pause(self, pseudonym: str, asked: dt.datetime) -> None:
+        table = self.db.table("pauses")
+        kept = table.get(Query().pseudonym == pseudonym)
+        if _later(asked, kept["asked"] if kept else None):
+            table.upsert({"pseudonym": pseudonym, "asked": asked.isoformat()},
+                         Query().pseudonym == pseudonym)
+
+    def remove_pauses(self, pseudonyms: set[str]) -> None:
+        if pseudonyms:
+            self.db.table("pauses").remove(Query().pseudonym.one_of(sorted(pseudonyms)))
 
     def meta(self, key: str) -> str | None:
         doc = self.db.table("meta").get(Query().key == key)

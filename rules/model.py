@@ -490,6 +490,10 @@ class Pairing(Strict):
     cooldown_weeks: int = Field(
         12, ge=0, description="weeks before the same pair is suggested again"
     )
+    pause_weeks: int = Field(
+        4, ge=1, le=26, description="weeks a person who asks for a pause (\"not now\", a mail "
+        "to digest.pause_address) gets no new suggestions; what they accepted stays"
+    )
     per_person_per_week: int = Field(1, ge=0, description="most suggestions one person gets a week")
     per_person_per_month: int = Field(
         2, ge=0, description="most suggestions one person gets in four weeks"

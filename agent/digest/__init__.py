@@ -27,10 +27,6 @@ __all__ = ["CHART_WEEKS", "Calibration", "ContactSeries", "DigestInput", "Source
            "admin_digest", "compose", "contact_series", "manager_digest", "person_digest",
            "team_of", "week_label"]
 
-#: How long "not now" pauses suggestions (the pipeline honours the same figure).
-PAUSE_WEEKS = 4
-
-
 def week_label(today: dt.date) -> str:
     year, week, _ = today.isocalendar()
     return f"{year}-W{week:02d}"
@@ -38,7 +34,7 @@ def week_label(today: dt.date) -> str:
 
 def _common(data: DigestInput) -> dict[str, object]:
     return {"week": week_label(data.today), "k": data.rules.privacy.min_group_size,
-            "pause_weeks": PAUSE_WEEKS}
+            "pause_weeks": data.rules.pairing.pause_weeks}
 
 
 def _message(audience: str, to: str, subject: str, view: object, data: DigestInput) -> OutgoingMessage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.digest.contact import ContactSeries
 from agent.drift import PersonTrend, SeamResult
@@ -60,6 +60,8 @@ class DigestInput:
     calibration: Calibration | None = None
     too_thin: Mapping[tuple[str, str], float] | None = None
     pause_address: str | None = None
+    #: People who asked for a pause ("not now"), with when it ends.
+    paused: Mapping[str, dt.datetime] = field(default_factory=dict)
 
     @property
     def moment(self) -> dt.datetime:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from agent.digest.charts import Bar, week_bars
 from agent.digest.inputs import DigestInput
-from agent.digest.names import Names, when, zone_label
+from agent.digest.names import Names, day, local, when, zone_label
 from connectors.base import Person
 
 #: States in which a conversation is still ahead of the person.
@@ -67,6 +67,7 @@ class PersonView:
     prompts: list[str] = field(default_factory=list)
     links: Links = Links(None, None)
     invitation: str = ""
+    paused_until: str | None = None  # the reader asked "not now": the day new asks start again
 
 
 def _mailto(address: str | None, subject: str) -> Link | None:
@@ -126,6 +127,7 @@ def person_view(person: Person, data: DigestInput, names: Names, week: str) -> P
     conversations: list[Conversation] = []
     met = 0
     earliest = (now - dt.timedelta(days=7)).isoformat()
+    pause_end = data.paused.get(person.email)
     for record, emails in sorted(data.records, key=lambda r: r[0].start or r[0].created):
         if person.email not in emails:
             continue
@@ -134,6 +136,8 @@ def person_view(person: Person, data: DigestInput, names: Names, week: str) -> P
             met += 1
         if status not in _AHEAD or (record.start is not None and record.start < now.isoformat()):
             continue
+        if status != "accepted" and any(e in data.paused for e in emails):
+            continue  # a pause keeps only what was accepted; the rest is released for everyone
         others = [data.people[e] for e in emails if e != person.email and e in data.people]
         if not others:
             continue
@@ -169,6 +173,8 @@ def person_view(person: Person, data: DigestInput, names: Names, week: str) -> P
         view.bars = week_bars(data.contact.weeks, data.contact.of(person.email),
                               data.contact.recent_weeks, view.usual)
     view.invitation = _invitation(view.change)
-    view.links = Links(_mailto(data.pause_address, "Not now, thanks"),
+    if pause_end is not None:
+        view.paused_until = day(local(pause_end, person.timezone).date())
+    view.links = Links(None if pause_end else _mailto(data.pause_address, "Not now, thanks"),
                        _mailto(data.opt_out_address, "Opt me out of Bridgework"))
     return view

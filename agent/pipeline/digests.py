@@ -127,7 +127,8 @@ def health(store: Store, connectors: Connectors) -> list[SourceHealth]:
 def gather(store: Store, org: Org, rules: Rules, analysis: Analysis, excluded: Mapping[str, str],
            now: dt.datetime, *, ledger: LedgerFiles | None = None, connectors: Connectors | None = None,
            rules_errors: Sequence[str] = (), sender_address: str | None = None,
-           opt_out_address: str | None = None, pause_address: str | None = None) -> DigestInput:
+           opt_out_address: str | None = None, pause_address: str | None = None,
+           paused: Mapping[str, dt.datetime] | None = None) -> DigestInput:
     """Everything the week's digests say, as plain data."""
     return DigestInput(
         now.date(), org.people, analysis.seams, analysis.trends, analysis.lapsed,
@@ -135,7 +136,7 @@ def gather(store: Store, org: Org, rules: Rules, analysis: Analysis, excluded: M
         sender_address, opt_out_address,
         contact=contact(ledger, org, rules, now.date()) if ledger is not None else None,
         now=now, health=health(store, connectors) if connectors is not None else (),
-        too_thin=analysis.too_thin, pause_address=pause_address,
+        too_thin=analysis.too_thin, pause_address=pause_address, paused=dict(paused or {}),
     )
 
 
@@ -192,6 +193,7 @@ def send_digests(
     sender_address: str | None = None,
     opt_out_address: str | None = None,
     pause_address: str | None = None,
+    paused: Mapping[str, dt.datetime] | None = None,
     force: bool = False,
 ) -> DigestReport:
     """Send this week's digests not sent yet, when they are due (``force``: regardless)."""
@@ -201,5 +203,5 @@ def send_digests(
             return DigestReport(held_back=reason)
     data = gather(store, org, rules, analysis, excluded, now, ledger=ledger, connectors=connectors,
                   rules_errors=rules_errors, sender_address=sender_address,
-                  opt_out_address=opt_out_address, pause_address=pause_address)
+                  opt_out_address=opt_out_address, pause_address=pause_address, paused=paused)
     return deliver(compose(data), sender, store, pseudonymiser, now)

@@ -30,12 +30,13 @@ class Planned:
     slot: Slot | None
 
 
-def exclusions(org: Org, rules: Rules, opted_out: set[str]) -> dict[str, str]:
-    """Everyone left out of suggestions, with the reason."""
+def exclusions(org: Org, rules: Rules, opted_out: set[str],
+               paused: Mapping[str, dt.datetime] | None = None) -> dict[str, str]:
+    """Everyone left out of suggestions, with the reason (``paused``: e-mail -> pause end)."""
     managers = managers_of(org.people.values())
     out = {}
     for email, person in org.people.items():
-        reason = exclusion_reason(person, rules.participants, opted_out, managers)
+        reason = exclusion_reason(person, rules.participants, opted_out, managers, paused)
         if reason:
             out[email] = reason
     return out

@@ -16,7 +16,14 @@ from collections.abc import Sequence
 
 from agent.holds import HoldEchoes, echoes_of
 from agent.ledger import LedgerFiles
-from agent.pipeline.intake import KeyedCursors, SyncReport, opt_out_senders, record_opt_outs
+from agent.pipeline.intake import (
+    KeyedCursors,
+    SyncReport,
+    opt_out_senders,
+    pause_requests,
+    record_opt_outs,
+    record_pauses,
+)
 from agent.pipeline.org import Org, Progress, quiet
 from agent.pipeline.workers import sync_in_workers
 from agent.store import Store
@@ -34,11 +41,13 @@ def sync(
     commit_every: int = 1_500_000,
     opt_out_address: str | None = None,
     parallel: bool | None = None,
+    pause_address: str | None = None,
 ) -> SyncReport:
     """Read new metadata into the ledger; cursors are saved only after their data is.
 
     ``parallel``: read the sources in worker processes (when they allow it);
-    None decides by itself (only when no other thread runs).
+    None decides by itself (only when no other thread runs). Mail to
+    ``opt_out_address`` opts its sender out; mail to ``pause_address`` pauses them.
     """
     report = SyncReport()
     echoes = echoes_of(store.suggestions(), org.by_pseudonym)
@@ -53,10 +62,10 @@ def sync(
     try:
         if can_fork(sources) and (parallel if parallel is not None else _single_threaded()):
             sync_in_workers(sources, ledger, store, org, now, report, progress, commit_every,
-                            opt_out_address, echoes)
+                            opt_out_address, echoes, pause_address)
         else:
             _sync_in_turn(sources, ledger, store, org, now, report, progress, commit_every,
-                          opt_out_address, echoes)
+                          opt_out_address, echoes, pause_address)
     finally:
         if collecting:
             gc.enable()
@@ -66,7 +75,8 @@ def sync(
 
 def _sync_in_turn(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, store: Store,
                   org: Org, now: dt.datetime, report: SyncReport, progress: Progress,
-                  commit_every: int, opt_out_address: str | None, echoes: HoldEchoes) -> None:
+                  commit_every: int, opt_out_address: str | None, echoes: HoldEchoes,
+                  pause_address: str | None = None) -> None:
     """One source after the other, in this process."""
     cursors = KeyedCursors(store.cursors(), ledger.pseudonymiser)
     waiting: dict[str, str] = {}
@@ -76,6 +86,9 @@ def _sync_in_turn(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, st
             if opt_out_address and name == "mail":
                 record_opt_outs(opt_out_senders(chunk.interactions, opt_out_address), org, store,
                                 report)
+            if pause_address and name == "mail":
+                record_pauses(pause_requests(chunk.interactions, pause_address), org, store,
+                              report, now)
             report.stats.merge(ledger.add(echoes.drop(chunk.interactions), org.people, now))
             if chunk.resynced:
                 report.resyncs.append(chunk.cursor_key)

@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from agent import audit
+from agent.eligibility import is_pause
 from agent.holds import (
     Upkeep,
     UpkeepDecision,
+    confirmed,
     conflicts,
     decide,
     met_meeting,
@@ -105,7 +107,7 @@ def _look_after(record: SuggestionRecord, excluded: Mapping[str, str], work: _Pa
         work.save(record, Stage.CANCELLED, Cause.PERSON_LEFT)
         return
     out = tuple(e for e in hold.attendees if e in excluded)
-    if hold.start > work.now and out:
+    if hold.start > work.now and out and not _kept_through_pause(record, hold, out, excluded, work):
         work.calendar.release(hold)  # opted out or excluded: gone from calendars this cycle
         audit.calendar_write("release", hold.id, record.people, work.now)
         work.save(record, Stage.CANCELLED, Cause.EXCLUDED, by=out)
@@ -122,6 +124,15 @@ def _look_after(record: SuggestionRecord, excluded: Mapping[str, str], work: _Pa
                       reached(record, Stage.ACCEPTED), known)
     _carry_out(decision, hold, state, record, work)
     work.report.count(decision.action.value)
+
+
+def _kept_through_pause(record: SuggestionRecord, hold: Hold, out: tuple[str, ...],
+                        excluded: Mapping[str, str], work: _Pass) -> bool:
+    """A pause ("not now") keeps a conversation already accepted; an unanswered one goes,
+    as does anything held for someone left out for another reason."""
+    if not all(is_pause(excluded[e]) for e in out):
+        return False
+    return reached(record, Stage.ACCEPTED) or confirmed(hold, work.calendar.state(hold))
 
 
 def release_orphan(record: SuggestionRecord, calendar: Calendar, org: Org, now: dt.datetime,

@@ -21,7 +21,14 @@ from typing import Any
 
 from agent.holds import HoldEchoes
 from agent.ledger import AddStats, Batch, Batcher, LedgerFiles
-from agent.pipeline.intake import KeyedCursors, SyncReport, opt_out_senders, record_opt_outs
+from agent.pipeline.intake import (
+    KeyedCursors,
+    SyncReport,
+    opt_out_senders,
+    pause_requests,
+    record_opt_outs,
+    record_pauses,
+)
 from agent.pipeline.org import Org, Progress
 from agent.store import Store, drop_inherited_locks
 from connectors.base import Interaction, Person, Reader
@@ -39,6 +46,7 @@ class _Part:
     stats: AddStats
     resyncs: list[str] = field(default_factory=list)
     opt_out_senders: list[str] = field(default_factory=list)
+    pause_requests: list[tuple[str, dt.datetime]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     done: bool = False
 
@@ -51,7 +59,7 @@ class _Failure:
 
 def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mapping[str, str],
             batcher: Batcher, now: dt.datetime, opt_out_address: str | None,
-            echoes: HoldEchoes, out: Any) -> None:
+            echoes: HoldEchoes, out: Any, pause_address: str | None = None) -> None:
     drop_inherited_locks()
     parent = os.getppid()
 
@@ -67,7 +75,7 @@ def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mappin
 
     def part(done: bool = False) -> _Part:
         made = _Part(name, batcher.take(), batcher.pending_changes, dict(waiting), stats,
-                     list(resyncs), list(senders), done=done)
+                     list(resyncs), list(senders), list(pauses), done=done)
         batcher.pending_changes = {}
         return made
 
@@ -76,11 +84,14 @@ def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mappin
         waiting: dict[str, str] = {}
         resyncs: list[str] = []
         senders: list[str] = []
+        pauses: list[tuple[str, dt.datetime]] = []
         stats = AddStats()
         for chunk in source.read(people, cursors):
             interactions: Iterable[Interaction] = echoes.drop(chunk.interactions)
             if opt_out_address and name.startswith("mail"):
                 senders.extend(opt_out_senders(interactions, opt_out_address))
+            if pause_address and name.startswith("mail"):
+                pauses.extend(pause_requests(interactions, pause_address))
             stats.merge(batcher.add(interactions, now))
             if chunk.resynced:
                 resyncs.append(chunk.cursor_key)
@@ -88,7 +99,7 @@ def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mappin
                 waiting[chunk.cursor_key] = chunk.cursor
             if len(batcher.batch.a) >= PART_PAIRS:
                 send(part())
-                waiting, resyncs, senders, stats = {}, [], [], AddStats()
+                waiting, resyncs, senders, pauses, stats = {}, [], [], [], AddStats()
         last = part(done=True)
         last.problems = list(source.problems[known_problems:])  # only what this worker found
         send(last)
@@ -99,7 +110,7 @@ def _worker(name: str, source: Reader, people: Sequence[Person], cursors: Mappin
 def sync_in_workers(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, store: Store,
                     org: Org, now: dt.datetime, report: SyncReport, progress: Progress,
                     commit_every: int, opt_out_address: str | None,
-                    echoes: HoldEchoes | None = None) -> None:
+                    echoes: HoldEchoes | None = None, pause_address: str | None = None) -> None:
     """Read every source in its own forked process (a big file in several); write here."""
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue(maxsize=2)  # bounds memory: a fast reader waits for the parent
@@ -109,7 +120,7 @@ def sync_in_workers(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, 
     workers = {
         name: ctx.Process(target=_worker, name=f"bridgework-sync-{name}", daemon=True,
                           args=(name, source, people, cursors, ledger.worker_batcher(org.people),
-                                now, opt_out_address, echoes or HoldEchoes(), out))
+                                now, opt_out_address, echoes or HoldEchoes(), out, pause_address))
         for name, source in readers
     }
     by_name = dict(readers)
@@ -126,6 +137,7 @@ def sync_in_workers(sources: Sequence[tuple[str, Reader]], ledger: LedgerFiles, 
             report.stats.merge(item.stats)
             report.resyncs.extend(item.resyncs)
             record_opt_outs(item.opt_out_senders, org, store, report)
+            record_pauses(item.pause_requests, org, store, report, now)
             waiting.update(item.cursors)
             if item.done:
                 running.discard(item.source)
