@@ -1,3 +1,3 @@
 from agent.cli import main
 
-main()
+main(prog_name="bridgework")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
+from agent.cli_common import CONTEXT, config_option, json_option, print_json
 from connectors.common.errors import BridgeworkError
 
 if TYPE_CHECKING:
@@ -21,21 +22,23 @@ if TYPE_CHECKING:
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def digest() -> None:
     """Preview the weekly digests, or send one week's by hand."""
 
 
-@digest.command()
-@click.option("--audience", type=click.Choice(["person", "manager", "admin"]), required=True)
+@digest.command(context_settings=CONTEXT)
+@click.option("--audience", type=click.Choice(["person", "manager", "admin"]), required=True,
+              help="Whose kind of digest: a person's, a manager's or the admins'.")
 @click.option("--who", help="Whose digest (an e-mail); default: a full example.")
 @click.option("--data", "data_path", type=click.Path(file_okay=False), help="A data directory.")
 @click.option("--demo", is_flag=True, help="Use the demo organisation (generated, 200 people).")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="A rules file.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Where to write the HTML part (the plain text goes beside it, as .txt).")
+@json_option
 def preview(audience: str, who: str | None, data_path: str | None, demo: bool,
-            rules_path: str | None, out_path: str) -> None:
+            rules_path: str | None, out_path: str, as_json: bool) -> None:
     """Write what one digest would look like, after one cycle over the data."""
     from agent.preview import preview as make_preview
     from rules.loader import load_rules
@@ -51,9 +54,9 @@ def preview(audience: str, who: str | None, data_path: str | None, demo: bool,
             with console.status("generating the demo organisation"):
                 generate(data, people=200, weeks=40, seed=1)
         else:
-            data = Path(data_path or ".")
-            if not (data / "people.csv").is_file():
-                raise BridgeworkError(f"{data} is not a data directory: people.csv is missing")
+            from agent.cli_rules import data_dir
+
+            data = data_dir(data_path or ".")
         rules = load_rules(Path(rules_path) if rules_path else None)
         with console.status("running one cycle") as status:
             result = make_preview(data, rules, audience, who, progress=status.update)
@@ -61,6 +64,11 @@ def preview(audience: str, who: str | None, data_path: str | None, demo: bool,
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(result.message.html or "", encoding="utf-8")
     out.with_suffix(".txt").write_text(result.message.text, encoding="utf-8")
+    if as_json:
+        print_json({"audience": audience, "to": result.message.to, "week": result.week,
+                    "subject": result.message.subject, "html": str(out),
+                    "text": str(out.with_suffix(".txt"))})
+        return
     click.echo(f"{audience} digest for {result.message.to} ({result.week}): {out} "
                f"(plain text: {out.with_suffix('.txt')})")
     click.echo(f"subject: {result.message.subject}")
@@ -77,21 +85,28 @@ def parse_week(value: str) -> str:
     return value
 
 
-@digest.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@digest.command(context_settings=CONTEXT)
+@config_option
 @click.option("--week", required=True, help="The ISO week, like 2026-W48 (this one or the last).")
 @click.option("--dry-run", is_flag=True, help="Say who would get what; send and write nothing.")
-def send(config_path: str, week: str, dry_run: bool) -> None:
+@json_option
+def send(config_path: Path, week: str, dry_run: bool, as_json: bool) -> None:
     """Send one week's digests now: each recipient at most once per week, however often run."""
     from agent.config import load_config
     from agent.readonly import open_read_only_engine
     from agent.store import lock_store
 
     week = parse_week(week)
-    config = load_config(Path(config_path))
+    config = load_config(config_path)
     if dry_run:
         engine = open_read_only_engine(config)
         report = engine.digests(now=_moment(engine, week), force=True)
+        if as_json:
+            print_json({"week": week, "dry_run": True, "already_sent": report.already_sent,
+                        "in_doubt": report.in_doubt,
+                        "would_send": [{"kind": m.key.split("/")[0], "to": m.to,
+                                        "subject": m.subject} for m in report.messages]})
+            return
         for message in report.messages:
             click.echo(f"would send: {message.key.split('/')[0]:8} {message.to}  {message.subject}")
         click.echo(f"{len(report.messages)} digest(s) would be sent, {report.already_sent} were "
@@ -102,6 +117,10 @@ def send(config_path: str, week: str, dry_run: bool) -> None:
     with lock_store(config.store.path):
         engine = open_engine(config)
         report = engine.digests(now=_moment(engine, week), force=True)
+    if as_json:
+        print_json({"week": week, "dry_run": False, "sent": report.sent,
+                    "already_sent": report.already_sent, "in_doubt": report.in_doubt})
+        return
     click.echo(f"{report.sent} digest(s) sent for {week}, {report.already_sent} sent before")
     if report.in_doubt:
         click.echo(f"{report.in_doubt} digest(s) were interrupted while sending earlier and may have "

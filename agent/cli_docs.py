@@ -7,11 +7,14 @@ option has no help text, so the reference cannot drift from the code.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
+
+from agent.cli_common import CONTEXT
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
@@ -63,7 +66,9 @@ def commands(root: click.Command) -> list[tuple[tuple[str, ...], click.Command]]
 
 
 def _usage(command: click.Command, path: tuple[str, ...]) -> str:
-    ctx = click.Context(command, info_name=" ".join(("bridgework", *path)))
+    # the settings every command runs with: click caches a command's help option on the
+    # first context it sees, so a bare one here would take -h away from later runs
+    ctx = click.Context(command, info_name=" ".join(("bridgework", *path)), **CONTEXT)
     return " ".join((ctx.command_path, *command.collect_usage_pieces(ctx)))
 
 
@@ -112,7 +117,7 @@ def render(root: click.Command | None = None) -> str:
     lines.append("")
     for path, command in listed:
         lines += [f"## `bridgework {' '.join(path)}`", "", "```", _usage(command, path), "```", ""]
-        lines += [(command.help or "").strip().replace("\b\n", ""), ""]
+        lines += [inspect.cleandoc(command.help or "").replace("\b\n", ""), ""]
         rows = [row for param in command.params if (row := _option_row(param))]
         arguments = [p.human_readable_name for p in command.params if isinstance(p, click.Argument)]
         if arguments:

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from agent.cli_common import CONTEXT, config_option, json_option
 from agent.cli_digest import parse_week
 from connectors.common.errors import BridgeworkError
 
@@ -21,12 +22,11 @@ if TYPE_CHECKING:
     from agent.store import TinyStore
     from rules.model import Rules
 
-_CONFIG = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                       help="The configuration file.")
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+_CONFIG = config_option
+_JSON = json_option
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def holds() -> None:
     """The holds Bridgework placed: list them, explain one, release them."""
 
@@ -56,7 +56,7 @@ def _open(config: Config) -> _Opened:
     return _Opened(store, org, rules)
 
 
-def _load(config_path: str) -> Config:
+def _load(config_path: Path) -> Config:
     from agent.config import load_config
 
     return load_config(Path(config_path))
@@ -90,7 +90,7 @@ def print_rates(console: Console, rates: OutcomeRates) -> None:
 @click.option("--person", help="Only holds with this person (an e-mail).")
 @click.option("--week", help="Only holds planned in this ISO week, like 2026-W09.")
 @_JSON
-def list_holds(config_path: str, state: str | None, person: str | None, week: str | None,
+def list_holds(config_path: Path, state: str | None, person: str | None, week: str | None,
                as_json: bool) -> None:
     """Every hold with its state, and acceptance and met rates by seam and by reason."""
     from agent.holdviews import iso_week, ledger_week, rates_of, select
@@ -121,7 +121,7 @@ def list_holds(config_path: str, state: str | None, person: str | None, week: st
 @click.argument("hold_id")
 @_CONFIG
 @_JSON
-def explain(hold_id: str, config_path: str, as_json: bool) -> None:
+def explain(hold_id: str, config_path: Path, as_json: bool) -> None:
     """Why these people, why this time, and every transition of one hold (an id or its start)."""
     from agent.holdviews import explain_lines, find, view, why_people, why_slot
 
@@ -148,7 +148,7 @@ def explain(hold_id: str, config_path: str, as_json: bool) -> None:
 @_CONFIG
 @click.option("--dry-run", is_flag=True, help="Say what would be released; change nothing.")
 @_JSON
-def release(hold_id: str | None, everything: bool, config_path: str, dry_run: bool,
+def release(hold_id: str | None, everything: bool, config_path: Path, dry_run: bool,
             as_json: bool) -> None:
     """Take one hold, or all of them, off every calendar; the store records it."""
     from agent.engine import open_engine

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import jinja2
@@ -107,6 +108,11 @@ def make_plan(source: str, data: Path | None, people: Path | None, mode: str | N
         people = (people or Path("people.csv")).expanduser().absolute()
         if people.is_file():
             people_csv = people
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BridgeworkError(f"--timezone {timezone!r} is not a time zone; use a name like "
+                              "Europe/London; nothing was written") from None
     mode = mode or (HoldMode.HOLD.value if source in _SAFE_TO_HOLD else HoldMode.SUGGEST.value)
     for path in (config_path, rules_path):
         if path.exists() and not force:
@@ -176,7 +182,7 @@ def _next_steps(plan: Plan) -> list[str]:
 def init(source: str, data_path: Path | None, people_path: Path | None, mode: str | None,
          config_path: Path | None, rules_path: Path | None, state_path: Path | None,
          timezone: str, force: bool, as_json: bool) -> None:
-    """Write a commented configuration and rules file for SOURCE; check them first.
+    """Write a commented configuration and rules file for one source; check them first.
 
     Nothing is written unless every check passes; the state directory is made
     by the first `bridgework run`, not by init.

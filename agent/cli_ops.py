@@ -9,13 +9,15 @@ from pathlib import Path
 
 import click
 
+from agent.cli_common import CONTEXT, config_option, json_option, print_json
 
-@click.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The configuration file.")
+
+@click.command(context_settings=CONTEXT)
+@config_option
 @click.option("--repair", is_flag=True, help="Restore what can be restored (damaged files are "
               "kept beside the restored ones).")
-def doctor(config_path: str, repair: bool) -> None:
+@json_option
+def doctor(config_path: Path, repair: bool, as_json: bool) -> None:
     """Check every state file (store, ledger, key, last good rules); exit 2 if any is damaged."""
     from agent.config import load_config
     from agent.doctor import check, describe
@@ -24,8 +26,13 @@ def doctor(config_path: str, repair: bool) -> None:
     config = load_config(Path(config_path))
     with lock_store(config.store.path):  # never repair under a running daemon
         result = check(config, repair=repair)
-    for line in describe(result, repair):
-        click.echo(line)
+    if as_json:
+        print_json({"healthy": result.healthy, "checked": [str(p) for p in result.checked],
+                    "findings": [{"path": str(f.path), "problem": f.problem, "repair": f.repair,
+                                  "repaired": f.repaired} for f in result.findings]})
+    else:
+        for line in describe(result, repair):
+            click.echo(line)
     if not result.healthy:
         sys.exit(2)
 
@@ -39,11 +46,10 @@ def _address(email: str) -> str:
     return address
 
 
-@click.command()
+@click.command(context_settings=CONTEXT)
 @click.argument("email")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The configuration file.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@config_option
+@json_option
 def forget(email: str, config_path: str, as_json: bool) -> None:
     """Forget EMAIL: release their future holds and remove their records, digest records and
     ledger contact; from then on they are left out. Works while the daemon runs (it finishes
@@ -94,10 +100,9 @@ def _say(result: dict[str, object], as_json: bool, text: str) -> None:
     click.echo(json.dumps(result, indent=1, sort_keys=True) if as_json else text)
 
 
-@click.command()
+@click.command(context_settings=CONTEXT)
 @click.argument("email")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The configuration file.")
+@config_option
 @click.option("--out", "out_path", type=click.Path(dir_okay=False),
               help="Write the JSON here (0600) instead of printing it.")
 def export(email: str, config_path: str, out_path: str | None) -> None:

@@ -7,11 +7,13 @@ configuration and the rules' hold mode, and prints.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from agent.cli_common import CONTEXT, config_option, json_option, print_json
 from connectors.base import Connectors, HoldMode, Person
 from connectors.common.errors import ConfigError, PermissionMissing
 
@@ -19,11 +21,11 @@ if TYPE_CHECKING:
     from agent.config import Config
 
 
-def _config_and_people(config_path: str) -> tuple[Config, Connectors, list[Person]]:
+def _config_and_people(config_path: Path) -> tuple[Config, Connectors, list[Person]]:
     from agent.config import load_config
     from connectors.registry import build_connectors
 
-    config = load_config(Path(config_path))
+    config = load_config(config_path)
     connectors = build_connectors(config.source)
     return config, connectors, list(connectors.directory.people())
 
@@ -35,10 +37,11 @@ def _missing(problems: list[tuple[str, str]], total: int, what: str) -> None:
                                 + (" ..." if len(problems) > 3 else ""))
 
 
-@click.command("caldav")
+@click.command("caldav", context_settings=CONTEXT)
 @click.option("--check", is_flag=True, help="Sign in and list each person's calendars.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), required=True)
-def caldav(check: bool, config_path: str) -> None:
+@config_option
+@json_option
+def caldav(check: bool, config_path: Path, as_json: bool) -> None:
     """CalDAV calendars: sign-in, calendar homes, where holds would go."""
     from agent.cli_connect import hold_mode
     from connectors.caldav.calendar import CalDavCalendar
@@ -53,6 +56,14 @@ def caldav(check: bool, config_path: str) -> None:
     mode = hold_mode(config)
     how = (f"as {settings.username} for everyone" if settings.username
            else f"with the sign-ins in {settings.accounts_file}")
+    if as_json:
+        result = check_connection(connectors.calendar, people, mode) if check else None
+        print_json({"url": settings.url, "mode": mode.value, "people": len(people),
+                    "checked": check, **(asdict(result) if result else {})})
+        if result:
+            _missing([(p.email, p.problem) for p in result.missing if p.problem], len(people),
+                     "usable calendars")
+        return
     click.echo(f"CalDAV {settings.url} {how}, mode {mode.value}, {len(people)} people")
     if not check:
         click.echo("add --check to sign in and list what each person's account shows")
@@ -78,10 +89,11 @@ def caldav(check: bool, config_path: str) -> None:
     click.echo("every person's calendars can be read")
 
 
-@click.command("imap")
+@click.command("imap", context_settings=CONTEXT)
 @click.option("--check", is_flag=True, help="Sign in for each person and name their folders.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), required=True)
-def imap(check: bool, config_path: str) -> None:
+@config_option
+@json_option
+def imap(check: bool, config_path: Path, as_json: bool) -> None:
     """IMAP mail metadata: sign-in per mailbox, sent folder, message counts."""
     from connectors.imap.check import check_connection
     from connectors.imap.mail import ImapMail
@@ -94,6 +106,12 @@ def imap(check: bool, config_path: str) -> None:
     s = mail.settings
     how = (f"as {s.username} acting for each person" if s.username
            else f"with the sign-ins in {s.accounts_file}")
+    if as_json:
+        boxes = check_connection(mail, people) if check else []
+        print_json({"host": s.host, "port": s.effective_port, "people": len(people),
+                    "checked": check, "mailboxes": [asdict(b) for b in boxes]})
+        _missing([(b.email, b.problem) for b in boxes if b.problem], len(people), "readable mail")
+        return
     click.echo(f"IMAP {s.host}:{s.effective_port} ({s.security}) {how}, {len(people)} people")
     if not check:
         click.echo("add --check to sign in to each mailbox")

@@ -179,7 +179,8 @@ def dry_run(
                                parallel=parallel)
         as_of = as_of or default_as_of(ledger, real_now.date())
         now = real_now if as_of == real_now.date() else moment_of(as_of)
-        covered = data_range(ledger.weeks())
+        covered = data_range(ledger.weeks())  # counted as of as_of
+        known = data_range(ledger.weeks() + ledger.pending_weeks())  # with meetings after it
         analysis = pipeline.analyse(ledger, org, rules, as_of)
         excluded = pipeline.exclusions(org, rules, {e.lower() for e in opted_out})
         past = pipeline.history_from(_records(history, org), org, as_of)
@@ -190,7 +191,7 @@ def dry_run(
     readers = (connectors.calendar, connectors.mail)
     problems = list(connectors.directory.problems)
     problems += [problem for part in readers if part is not None for problem in part.problems]
-    warnings = as_of_warnings(as_of, covered, rules, real_now.date())
+    warnings = as_of_warnings(as_of, known, rules, real_now.date())
     return DryRun(rules, as_of, now, org, analysis, excluded, past, plans, report, problems,
                   len(connectors.directory.problems), covered, unmapped, warnings)
 

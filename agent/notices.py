@@ -98,7 +98,10 @@ def data_range(weeks: Sequence[int]) -> DataRange | None:
 
 def as_of_warnings(as_of: dt.date, data: DataRange | None, rules: Rules,
                    today: dt.date) -> list[str]:
-    """Why an analysis as of ``as_of`` may come out empty, in words; none when all is well."""
+    """Why an analysis as of ``as_of`` may come out empty, in words; none when all is well.
+
+    ``data`` is every week the data holds, meetings after ``as_of`` included.
+    """
     if data is None:
         return ["the data holds no contact at all (no meetings or mail between people in the "
                 "directory), so there is nothing to analyse"]

@@ -185,8 +185,10 @@ def read_status(config: Config, config_path: Path, now: dt.datetime) -> Status:
         status.errors.append(f"rules: {exc.message.splitlines()[0]} "
                              "(`bridgework rules check` lists every problem)")
     tables = _tables(state_dir)
+    meta = ({doc["key"]: doc["value"] for doc in tables.get("meta", {}).values()}
+            if tables is not None else {})
+    status.opt_outs_waiting = _waiting_opt_outs(state_dir, meta)
     if tables is not None:
-        meta = {doc["key"]: doc["value"] for doc in tables.get("meta", {}).values()}
         for kind in KINDS:
             raw = meta.get(SUMMARY_KEY.format(kind))
             if raw:
@@ -198,7 +200,6 @@ def read_status(config: Config, config_path: Path, now: dt.datetime) -> Status:
         status.upcoming = [{"id": r["id"], "status": r["status"], "start": r["start"],
                             "departments": list(r["departments"])} for r in ahead]
         status.opt_outs = len(tables.get("opt_outs", {}))
-        status.opt_outs_waiting = _waiting_opt_outs(state_dir, meta)
         for key, value in sorted(meta.items()):
             if key.startswith("health.") and key.endswith(".error") and value:
                 status.errors.append(f"{key.split('.')[1]} sync failed: {value}")

@@ -24,6 +24,7 @@ import numpy as np
 
 from agent.arrays import contained_in, first_occurrences, union_sorted, unique_sorted
 from agent.ledger.counting import AddStats, Batch, Batcher, PendingEntry
+from agent.ledger.weeks import week_of_timestamp
 from agent.pseudonym import Pseudonymiser
 from agent.store import StateDamaged
 from connectors.base import Interaction
@@ -116,6 +117,10 @@ class LedgerFiles:
 
     def weeks(self) -> list[int]:
         return sorted({int(p.stem.split("-")[1]) for p in self.directory.glob("week-*.npz")})
+
+    def pending_weeks(self) -> list[int]:
+        """The weeks of the meetings still to happen (after the last sync's cut-off)."""
+        return sorted({week_of_timestamp(entry[0]) for entry in self._pending.values()})
 
     def _parts(self, week: int) -> tuple[int, list[tuple[int, Path]]]:
         """The base's ``upto`` and the segments that come after it, in order."""
