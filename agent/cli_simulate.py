@@ -28,9 +28,10 @@ def week_table(sim: Simulation) -> Table:
     table = Table(title=f"{sim.label}: {sim.people} people from {sim.as_of}, {sim.mode} mode",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("week", "placed", "accepted", "met", "declined", "moved", "expired"):
-        table.add_column(name, justify="left" if name == "week" else "right")
+        table.add_column(name, justify="left" if name == "week" else "right", no_wrap=True,
+                         min_width=8 if name == "week" else len(name))
     for k, _ in enumerate(sim.seams, 1):
-        table.add_column(f"seam {k}", justify="right")
+        table.add_column(f"seam {k}", justify="right", no_wrap=True, min_width=6)
     for row in sim.weeks:
         cells = [row.week, *(str(getattr(row, n)) for n in
                              ("placed", "accepted", "met", "declined", "moved", "expired"))]
@@ -45,7 +46,7 @@ def legend_lines(sim: Simulation) -> list[str]:
     lines = [f"seam {k}: {seam.label}, share of its departments' ties "
              f"{_percent(seam.baseline)} before the drift"
              for k, seam in enumerate(sim.seams, 1)]
-    return lines + ["* the seam was flagged as drifting (or under repair) that week"]
+    return [*lines, "* the seam was flagged as drifting (or under repair) that week"]
 
 
 def closing_lines(sim: Simulation) -> list[str]:
@@ -123,7 +124,9 @@ def simulate(data_path: str | None, demo: bool, people: int, as_of: str | None, 
     if as_json:
         click.echo(json.dumps({"runs": [r.as_json() for r in runs]}, indent=1))
     else:
-        out = Console()
+        # never crop a column away: a narrow terminal wraps the lines instead
+        seams = max((len(r.seams) for r in runs), default=0)
+        out = Console(width=max(Console().width, 76 + 9 * seams))
         for sim in runs:
             out.print(week_table(sim))
             for line in [*legend_lines(sim), *closing_lines(sim)]:

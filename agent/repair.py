@@ -40,7 +40,7 @@ def ties_shares(seam: SeamResult) -> tuple[float, float]:
     for test in seam.tests:
         if test.signal == TIES:
             return test.baseline, test.recent
-    return seam.baseline_share, seam.recent_share
+    return seam.baseline_share, seam.recent_share  # the seam's own figures are of ties then
 
 
 def repair_step(seams: list[SeamResult], repairs: Mapping[tuple[str, str], Repair], rules: Rules,

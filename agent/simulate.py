@@ -163,6 +163,7 @@ class Checks:
     """What must never happen, as counted while the simulation ran."""
 
     holds_checked: int = 0  # placements and moves looked at
+    others_events: int = 0  # events people booked over holds (not ours: never to be touched)
     duplicate_holds: list[str] = field(default_factory=list)
     foreign_writes: list[str] = field(default_factory=list)
     outside_hours: list[str] = field(default_factory=list)
@@ -175,7 +176,8 @@ class Checks:
                     or self.over_busy or self.cap_breaches)
 
     def as_json(self) -> dict[str, object]:
-        return {"holds_checked": self.holds_checked, "duplicate_holds": self.duplicate_holds,
+        return {"holds_checked": self.holds_checked, "others_events": self.others_events,
+                "duplicate_holds": self.duplicate_holds,
                 "foreign_writes": self.foreign_writes, "outside_hours": self.outside_hours,
                 "over_busy": self.over_busy, "cap_breaches": self.cap_breaches,
                 "clean": self.clean}
@@ -268,6 +270,7 @@ class _World:
         self._seen: dict[tuple[str, str], dt.datetime] = {}  # our events and their starts
         self._asked: dict[tuple[frozenset[str], int], set[str]] = defaultdict(set)
         self._kept_in_touch: set[str] = set()
+        self._theirs: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
         self.org = self.engine.org()  # the directory does not change during the run
         #: The seams the first cycle found drifting: the ones the run follows.
         self.first_drifting: list[tuple[str, str]] | None = None
@@ -297,9 +300,11 @@ class _World:
         hold = Hold(event.id, event.owner, event.attendees, event.start, event.end, "", "")
         if reaction.act is Act.CONFLICT:
             # something of their own, over the hold: an event Bridgework did not create
-            self.calendar.add_foreign_event(reaction.email, f"sim-busy-{next(self._seq)}",
-                                            event.start - dt.timedelta(minutes=15),
-                                            event.start + dt.timedelta(minutes=30))
+            key = (reaction.email, f"sim-busy-{next(self._seq)}")
+            span = (event.start - dt.timedelta(minutes=15), event.start + dt.timedelta(minutes=30))
+            self.calendar.add_foreign_event(*key, *span)
+            self._theirs[key] = span
+            self.checks.others_events += 1
         elif reaction.response is not None:
             self.calendar.respond(hold, reaction.email, reaction.response)
 
@@ -384,6 +389,10 @@ class _World:
             self._observe()
             self.clock.now += hour
         self.engine.sync()  # the last days' contact into the ledger
+        for key, span in self._theirs.items():  # their own events, exactly as they left them
+            event = self.calendar.events.get(key)
+            if event is None or (event.start, event.end) != span:
+                self.checks.foreign_writes.append(f"{key[0]}/{key[1]} changed")
 
 
 # --- measures -----------------------------------------------------------------------------

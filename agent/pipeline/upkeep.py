@@ -161,7 +161,8 @@ def _carry_out(decision: UpkeepDecision, hold: Hold, state: HoldState, record: S
     if action is Upkeep.KEEP:
         return
     if action is Upkeep.ACCEPT:
-        work.save(record, Stage.ACCEPTED, cause, by=tuple(said(state, hold, Response.ACCEPTED)))
+        yes = said(state, hold, Response.ACCEPTED)  # the organiser's own yes goes without saying
+        work.save(record, Stage.ACCEPTED, cause, by=tuple(e for e in yes if e != hold.organizer))
     elif action is Upkeep.MEMBER_DECLINED:
         work.save(record, record.status, cause, by=by)
     elif action is Upkeep.RESCHEDULED:

@@ -32,6 +32,7 @@ from connectors.base import (
     hold_id_for,
 )
 from connectors.common.errors import NotOurEvent
+from tests.contract.lifecycle import LifecycleContract
 
 UTC = dt.UTC
 BASE = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -151,8 +152,8 @@ def _parts(connectors: Connectors) -> dict[str, Backend | None]:
             "mail": connectors.mail}
 
 
-class ConnectorContract:
-    """Subclass and provide a ``world`` fixture."""
+class ConnectorContract(LifecycleContract):
+    """Subclass and provide a ``world`` fixture (the hold lifecycle runs too)."""
 
     @pytest.fixture
     def seeded(self, world: World) -> World:
