@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from agent.cli_common import CONTEXT, config_option, json_option, print_json
+from agent.cli_common import console as terminal
 from connectors.common.errors import BridgeworkError
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def preview(audience: str, who: str | None, data_path: str | None, demo: bool,
 
     if bool(data_path) == demo:
         raise BridgeworkError("give either --data DIR or --demo")
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     with tempfile.TemporaryDirectory(prefix="bridgework-demo-") as scratch:
         if demo:
             from connectors.demo import generate
@@ -93,11 +93,13 @@ def parse_week(value: str) -> str:
 def send(config_path: Path, week: str, dry_run: bool, as_json: bool) -> None:
     """Send one week's digests now: each recipient at most once per week, however often run."""
     from agent.config import load_config
+    from agent.preflight import check_sources
     from agent.readonly import open_read_only_engine
     from agent.store import lock_store
 
     week = parse_week(week)
     config = load_config(config_path)
+    check_sources(config)
     if dry_run:
         engine = open_read_only_engine(config)
         report = engine.digests(now=_moment(engine, week), force=True)
@@ -148,7 +150,7 @@ def dry_run_cycle(config: Config, once: bool, show: Callable[[CycleReport], None
     if not once:
         raise BridgeworkError("--dry-run runs one cycle: use it with --once")
     engine = open_read_only_engine(config)
-    with Console(stderr=True).status("running one cycle (dry run)") as status:
+    with terminal(stderr=True).status("running one cycle (dry run)") as status:
         report = engine.run_once(progress=status.update)
     show(report)
     would = [m.to for m in report.digests.messages]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli_common import CONTEXT, config_option, json_option
+from agent.cli_common import console as terminal
 from agent.cli_digest import parse_week
 from connectors.common.errors import BridgeworkError
 
@@ -58,8 +59,11 @@ def _open(config: Config) -> _Opened:
 
 def _load(config_path: Path) -> Config:
     from agent.config import load_config
+    from agent.preflight import check_sources
 
-    return load_config(Path(config_path))
+    config = load_config(Path(config_path))
+    check_sources(config)  # before the store is opened (and made)
+    return config
 
 
 def _percent(value: float | None) -> str:
@@ -105,7 +109,7 @@ def list_holds(config_path: Path, state: str | None, person: str | None, week: s
         click.echo(json.dumps({"holds": [v.as_json(opened.org) for v in views],
                                "rates": rates.as_json()}, indent=1))
         return
-    console = Console()
+    console = terminal()
     table = Table(title=f"{len(views)} hold(s)", title_justify="left")
     for name in ("id", "state", "week", "people", "seam", "reason", "time"):
         table.add_column(name)

@@ -57,12 +57,14 @@ def forget(email: str, config_path: str, as_json: bool) -> None:
     from agent import privacy
     from agent.config import load_config, secret_key
     from agent.engine import open_engine
+    from agent.preflight import check_sources
     from agent.pseudonym import Pseudonymiser
     from agent.store import TinyStore, lock_store
     from connectors.common.errors import StoreLocked
 
     address = _address(email)
     config = load_config(Path(config_path))
+    check_sources(config)  # before the store (and a key) is made for a source that is not there
     result: dict[str, object] = {"email": address}
     try:
         with lock_store(config.store.path):

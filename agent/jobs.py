@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent import status
 from agent.config import Config
 from agent.engine import Engine, open_engine
 from agent.store import TinyStore
@@ -120,6 +121,8 @@ def run_job(name: str, config: Config, clock: Clock = system_clock) -> Summary:
         engine.store.set_meta(LAST_RUN.format(name), engine.clock().isoformat())
     summary["holds"] = holds_by_state(engine)
     summary["rules_errors"] = len(engine.rules_source.errors)
+    status.record(engine.store, name, {**summary, "rules_problems": engine.rules_source.errors},
+                  engine.clock())  # what `bridgework status` shows
     if isinstance(engine.store, TinyStore):
         engine.store.checkpoint()  # the job ended well: this state is the one to go back to
     return summary

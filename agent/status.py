@@ -204,35 +204,53 @@ def read_status(config: Config, config_path: Path, now: dt.datetime) -> Status:
             if key.startswith("health.") and key.endswith(".error") and value:
                 status.errors.append(f"{key.split('.')[1]} sync failed: {value}")
         for summary in status.last.values():
+            problems = summary.get("rules_problems", summary.get("rules_errors", []))
             status.errors += [f"rules (last good rules kept): {line}"
-                              for line in summary.get("rules_errors", [])]
-            failed = summary.get("holds", {}).get("failed") if isinstance(summary.get("holds"),
-                                                                          dict) else 0
+                              for line in (problems if isinstance(problems, list) else [])]
+            failed = _placing(summary).get("failed", 0)
             if failed:
                 status.errors.append(f"{failed} hold(s) could not be placed at {summary['at']}; "
                                      "the next cycle tries again")
+        status.errors = list(dict.fromkeys(status.errors))  # a cycle and a job may say the same
     status.next = _plan_next(config, status, digests, now)
     return status
 
 
+def _placing(summary: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The hold figures of a summary: a cycle's ``holds``, or a daemon job's ``suggest``
+    (a job's own ``holds`` counts the holds by state)."""
+    suggest = summary.get("suggest")
+    if isinstance(suggest, dict):
+        return suggest
+    holds = summary.get("holds")
+    return holds if isinstance(holds, dict) and "placed" in holds else {}
+
+
 def _last_line(kind: str, summary: Mapping[str, Any]) -> str:
-    at = dt.datetime.fromisoformat(summary["at"])
+    """One line for the last cycle (``run --once``) or the last daemon job of a kind."""
+    at = dt.datetime.fromisoformat(summary["at"]).astimezone(dt.UTC)
     parts = []
-    sync, analysis, holds = summary.get("sync"), summary.get("analysis"), summary.get("holds")
+    sync = summary.get("sync")
     if isinstance(sync, dict):
         parts.append(f"read {sync.get('read', 0):,} interactions ({sync.get('new', 0):,} new)")
+    analysis, placing = summary.get("analysis"), _placing(summary)
     if isinstance(analysis, dict):
         drifting = analysis.get("drifting", [])
         parts.append(f"{len(drifting)} drifting seam(s) of {analysis.get('seams', 0)}"
                      + (": " + ", ".join(" / ".join(p) for p in drifting) if drifting else ""))
-    if isinstance(holds, dict):
-        parts.append(f"holds {holds.get('placed', 0)} placed, {holds.get('suggested', 0)} suggested, "
-                     f"{holds.get('unscheduled', 0)} without a free slot")
+    elif "drifting" in placing:
+        parts.append(f"{placing['drifting']} drifting seam(s) of {placing.get('seams', 0)}")
+    if placing:
+        parts.append(f"holds {placing.get('placed', 0)} placed, {placing.get('suggested', 0)} "
+                     f"suggested, {placing.get('unscheduled', 0)} without a free slot")
+    upkeep = summary.get("upkeep")
+    outcomes = upkeep.get("outcomes", upkeep) if isinstance(upkeep, dict) else {}
+    if outcomes:
+        parts.append("upkeep " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     digests = summary.get("digests")
     if isinstance(digests, dict):
         parts.append(f"digests {digests.get('sent', 0)} sent")
-    what = "; ".join(parts) or ", ".join(f"{k} {v}" for k, v in sorted(summary.items()) if k != "at")
-    return f"  {kind} at {at:%Y-%m-%d %H:%M} UTC: {what}"
+    return f"  {kind} at {at:%Y-%m-%d %H:%M} UTC: {'; '.join(parts) or 'done'}"
 
 
 def status_lines(status: Status) -> list[str]:

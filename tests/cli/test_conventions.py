@@ -3,6 +3,7 @@ no wrapping or colour off a terminal, exit codes, messages that name the thing a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -108,7 +109,8 @@ def test_every_readme_heading_a_message_names_exists() -> None:
     named = set()
     for path in (ROOT / "agent").rglob("*.py"):
         named |= set(re.findall(r"README, '([^']+)'", path.read_text()))
-    for path in (ROOT / "connectors").rglob("*.py"):
+    for path in [*(ROOT / "connectors").rglob("*.py"), ROOT / "config.example.yaml",
+                 *(ROOT / "agent" / "templates").rglob("*.j2")]:
         named |= set(re.findall(r"README, '([^']+)'", path.read_text()))
     assert named and named <= headings, named - headings
 
@@ -121,7 +123,10 @@ def _files_config(home: Home, data: str) -> Path:
 
 def test_a_bad_source_path_creates_no_state_or_key(home: Home) -> None:
     config = _files_config(home, "no-such-dir")
-    for args in (["run", "--once"], ["opt-out", "ann@example.com"], ["run", "--once", "--dry-run"]):
+    week = dt.date.today().isocalendar()
+    for args in (["run", "--once"], ["opt-out", "ann@example.com"], ["run", "--once", "--dry-run"],
+                 ["holds", "list"], ["forget", "ann@example.com"],
+                 ["digest", "send", "--week", f"{week[0]}-W{week[1]:02d}"]):
         result = home.run(*args, "--config", str(config))
         assert result.returncode == 2, (args, result.stderr)
         assert f"source.path {home.cwd / 'no-such-dir'}: no such directory" in result.stderr

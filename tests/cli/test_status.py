@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from agent.cli import main
 from agent.store import OptOutInbox, TinyStore, lock_store
+from tests.cli.conftest import ROOT
 from tests.cli.test_changes import _cycle, _setup
 
 
@@ -56,3 +60,19 @@ def test_a_running_daemon_and_the_last_errors_are_shown(tmp_path: Path) -> None:
     errors = out.split("Last errors\n", 1)[1]
     assert "mail sync failed: IMAP refused the sign-in" in errors
     assert "rules: invalid rules in" in errors and "`bridgework rules check`" in errors
+
+
+def test_the_daemons_last_jobs_are_shown(tmp_path: Path) -> None:
+    """What the daemon's startup job did, as its child process records it."""
+    _, _, config = _setup(tmp_path, "hold")
+    job = ("import sys\nfrom pathlib import Path\nfrom agent.config import load_config\n"
+           "from agent.jobs import run_job\nrun_job('startup', load_config(Path(sys.argv[1])))\n")
+    done = subprocess.run([sys.executable, "-c", job, str(config)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    status = json.loads(_status(config, "--json"))
+    startup = status["last"]["startup"]
+    assert startup["sync"]["read"] > 0 and startup["suggest"]["placed"] > 0
+    line = next(x for x in _status(config).splitlines() if x.startswith("  startup at "))
+    assert f"holds {startup['suggest']['placed']} placed" in line and "drifting seam(s) of" in line
+    assert status["errors"] == []
