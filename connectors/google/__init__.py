@@ -39,9 +39,10 @@ def build(settings: GoogleSettings, *, clock: Clock = system_clock,
     if settings.send_credentials_file is not None:
         sender = GmailSender(client(ServiceAccountSource(settings.send_credentials_file,
                                                          settings.token_uri)),
-                             settings.send_as or settings.admin_subject)
+                             settings.send_as or settings.admin_subject,
+                             reader if settings.mail else None)
     elif settings.trial:
-        sender = GmailSender(reader, settings.send_as)
+        sender = GmailSender(reader, settings.send_as, reader if settings.mail else None)
     return Connectors(
         directory=GoogleDirectory(reader),
         calendar=GoogleCalendar(reader, clock) if settings.calendar else None,

@@ -90,7 +90,9 @@ def test_run_flags_seams_and_places_holds_once(
         holds = _holds(fake)
         assert holds and set(holds.values()) == {1}
         assert f"holds: {len(holds)} placed" in first.output
-        assert fake.tenant.sent_mail and all(not m["saved"] for m in fake.tenant.sent_mail)
+        # each digest saved to the shared mailbox's Sent Items under its own Message-ID
+        assert fake.tenant.sent_mail and all(m["saved"] and m["message_id"]
+                                             for m in fake.tenant.sent_mail)
         assert max(fake.max_in_flight.values()) <= 4
         creates, digests = fake.tenant.creates, len(fake.tenant.sent_mail)
         second = _run(config)

@@ -260,9 +260,16 @@ class FakeGoogle:
                        {"name": "Message-ID", "value": message_id}]
             if cc:
                 headers.append({"name": "Cc", "value": ", ".join(cc)})
+            self._file(sender, [*to, *(cc or [])], headers, when)
+            return message_id
+
+    def _file(self, sender: str, recipients: list[str], headers: list[dict[str, str]],
+              when: float) -> None:
+        """One message's copies: the sender's (SENT) and each internal recipient's (INBOX)."""
+        with self.lock:
             thread = f"{next(self._ids):x}"
             for owner, labels in [(sender, ["SENT"]),
-                                  *((r, ["INBOX", "UNREAD"]) for r in [*to, *(cc or [])])]:
+                                  *((r, ["INBOX", "UNREAD"]) for r in recipients)]:
                 box = self.mailboxes.get(owner)
                 if box is None:
                     continue
@@ -272,7 +279,6 @@ class FakeGoogle:
                                      "internalDate": str(int(when * 1000)), "headers": headers,
                                      "historyId": str(box.history_id)}
                 box.history.append((box.history_id, gid))
-            return message_id
 
     def expire_history(self, user: str) -> None:
         with self.lock:
@@ -669,7 +675,12 @@ class FakeGoogle:
             if not self._spend("gmail", user, GMAIL_UNITS["send"]):
                 return self._rate("gmail")
             raw = base64.urlsafe_b64decode(data["raw"] + "=" * (-len(data["raw"]) % 4))
-            self.sent.append(BytesParser(policy=email.policy.default).parsebytes(raw))  # type: ignore[arg-type]
+            mime = BytesParser(policy=email.policy.default).parsebytes(raw)
+            self.sent.append(mime)
+            # As Gmail does: the sent copy is filed under SENT with the headers as written
+            # (Message-ID included), and internal recipients get theirs.
+            self._file(user, [a for _, a in email.utils.getaddresses(mime.get_all("To", []))],
+                       [{"name": k, "value": str(v)} for k, v in mime.items()], time.time())
             return ok({"id": f"{next(self._ids):x}", "threadId": "t", "labelIds": ["SENT"]})
         if not token.scopes & GMAIL_READ:
             return self._scope_error()

@@ -578,15 +578,43 @@ class FakeGraph:
         if user is None:
             return _error(404, "ErrorInvalidUser", "The requested user is invalid.")
         message = (req.body or {}).get("message") or {}
+        to = [r["emailAddress"]["address"] for r in message.get("toRecipients", [])]
+        saved = (req.body or {}).get("saveToSentItems", True)
         self.tenant.sent_mail.append({
             "from": user.mail,
-            "to": [r["emailAddress"]["address"] for r in message.get("toRecipients", [])],
+            "to": to,
             "subject": message.get("subject", ""),
             "body": message.get("body", {}),
             "headers": {h["name"]: h["value"] for h in message.get("internetMessageHeaders", [])},
-            "saved": (req.body or {}).get("saveToSentItems", True),
+            "message_id": message.get("internetMessageId"),
+            "saved": saved,
         })
+        if saved:  # as Exchange does: a copy in Sent Items, under the Message-ID it was given
+            self.tenant.add_message(user.mail, to, dt.datetime.now(dt.UTC),
+                                    message_id=message.get("internetMessageId"))
         return Reply(202)
+
+    _BY_MESSAGE_ID = re.compile(r"internetMessageId eq '((?:[^']|'')*)'")
+
+    def list_sent(self, req: Req, u: str) -> Reply:
+        """Sent Items filtered by Message-ID, the one filter this fake (like Bridgework) uses."""
+        user = self._user(u)
+        if user is None or not user.has_mailbox:
+            return _error(404, "MailboxNotEnabledForRESTAPI", "No mailbox.")
+        found = self._BY_MESSAGE_ID.fullmatch(req.query.get("$filter", ""))
+        if not found:
+            return _error(400, "ErrorInvalidUrlQueryFilter", "This fake only filters by internetMessageId.")
+        wanted = found.group(1).replace("''", "'")
+        select = [s for s in req.query.get("$select", "").split(",") if s]
+        value = []
+        for msg in self.tenant.mailboxes[user.mail].sent.values():
+            if msg.message_id == wanted:
+                full = self.tenant.message_json(msg)
+                value.append({k: v for k, v in full.items() if not select or k in select
+                              or k in _ALWAYS})
+        top = int(req.query.get("$top", str(DEFAULT_PAGE)))
+        return Reply(200, {"@odata.context": f"{self.graph_url}/$metadata#users('{user.id}')"
+                                             "/mailFolders('sentitems')/messages", "value": value[:top]})
 
 
 _CAL_READ = frozenset({"Calendars.Read", "Calendars.ReadWrite"})
@@ -597,6 +625,8 @@ _ROUTES: list[tuple[str, str, frozenset[str], Callable[..., Reply]]] = [
     ("GET", r"/users/(?P<u>[^/]+)/calendarView/delta", _CAL_READ, FakeGraph.calendar_delta),
     ("GET", r"/users/(?P<u>[^/]+)/mailFolders/sentitems/messages/delta",
      frozenset({"Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"}), FakeGraph.mail_delta),
+    ("GET", r"/users/(?P<u>[^/]+)/mailFolders/sentitems/messages",
+     frozenset({"Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"}), FakeGraph.list_sent),
     ("POST", r"/users/(?P<u>[^/]+)/calendar/getSchedule", _CAL_READ, FakeGraph.get_schedule),
     ("GET", r"/users/(?P<u>[^/]+)/events", _CAL_READ, FakeGraph.list_events),
     ("POST", r"/users/(?P<u>[^/]+)/events", frozenset({"Calendars.ReadWrite"}), FakeGraph.create_event),
