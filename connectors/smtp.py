@@ -2,8 +2,9 @@
 
 Configured under ``digest.smtp``; the password comes from an environment
 variable or a file, never from the config itself. A temporary refusal
-(4xx, a dropped connection, a timeout) is retried with backoff; a permanent
-one (5xx) is an error the admin has to fix. Each message carries a
+(4xx, a dropped connection, a timeout) is retried with the shared capped,
+full-jitter backoff (:mod:`connectors.retry`); a permanent one (5xx) is an
+error the admin has to fix. Each message carries a
 Message-ID derived from its digest key, so a resend can be recognised.
 """
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.base import OutgoingMessage, Sender, as_email
 from connectors.common.envname import EnvName, describe
 from connectors.common.errors import ConfigError, ConnectorError
+from connectors.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,8 @@ class SmtpSettings(BaseModel):
     ca_bundle: Path | None = Field(None, description="CA bundle to trust instead of the system's")
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(4, ge=0, le=10)
-    backoff_seconds: float = Field(2.0, ge=0)
+    backoff_seconds: float = Field(2.0, ge=0, description="the longest first wait before a retry")
+    backoff_max_seconds: float = Field(60.0, ge=0, description="no wait before a retry is longer")
 
 
 def _password(settings: SmtpSettings) -> str | None:
@@ -62,9 +65,11 @@ def _password(settings: SmtpSettings) -> str | None:
 
 
 class SmtpSender(Sender):
-    def __init__(self, settings: SmtpSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, settings: SmtpSettings, *, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
         self.settings = settings
-        self._sleep = sleep
+        self.backoff = Backoff(settings.backoff_seconds, settings.backoff_max_seconds, sleep,
+                               rng or random.Random())
         self._password = _password(settings)
 
     def _connect(self) -> smtplib.SMTP:
@@ -108,9 +113,10 @@ class SmtpSender(Sender):
                 reason = f"temporary refusal {sorted(codes)}"
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
                 reason = type(exc).__name__
-            attempt += 1
-            if attempt > self.settings.max_retries:
-                raise ConnectorError(f"could not deliver a digest after {attempt} attempts ({reason})")
-            delay = self.settings.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
+            if attempt >= self.settings.max_retries:
+                raise ConnectorError(f"could not deliver a digest after {attempt + 1} attempts "
+                                     f"({reason})")
+            delay = self.backoff.delay(attempt)
             log.warning("mail server: %s; retrying in %.1f s", reason, delay)
-            self._sleep(delay)
+            self.backoff.pause(delay)
+            attempt += 1

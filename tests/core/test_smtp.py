@@ -91,6 +91,20 @@ def test_nobody_listening_gives_up_after_retries() -> None:
         sender(free_port(), max_retries=2).send(MESSAGE)
 
 
+def test_retries_wait_the_shared_capped_full_jitter_backoff() -> None:
+    import random
+
+    waits: list[float] = []
+    settings = SmtpSettings(host="127.0.0.1", port=free_port(), security="none", max_retries=6,
+                            backoff_seconds=1.0, backoff_max_seconds=5.0)
+    smtp = SmtpSender(settings, sleep=waits.append, rng=random.Random(7))
+    with pytest.raises(ConnectorError, match="after 7 attempts"):
+        smtp.send(MESSAGE)
+    ceilings = [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]  # doubling from backoff_seconds, capped
+    assert len(waits) == 6 and all(0 <= w <= c for w, c in zip(waits, ceilings, strict=True))
+    assert list(smtp.backoff.slept) == waits and len(set(waits)) == 6  # jittered, not fixed
+
+
 def test_config_selects_smtp_for_digests(tmp_path: Path, server: tuple[Inbox, int],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from agent.engine import open_engine
