@@ -7,7 +7,6 @@ Exit codes: 0 done, 2 something the user can fix (one line saying what and how),
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -16,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from agent.cli_common import CONTEXT, config_option, console, json_option, print_json, verbosity
+from agent.cli_common import (
+    CONTEXT,
+    config_option,
+    console,
+    json_option,
+    parse_date,
+    print_json,
+    verbosity,
+)
 from agent.cli_digest import digest as digest_group
 from agent.cli_rules import data_dir, rules_for_data
 from agent.cli_rules import rules as rules_group
@@ -74,15 +81,6 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise BridgeworkError(f"--as-of: expected a date like 2026-11-02, got {value!r}") from None
-
-
 @main.command(context_settings=CONTEXT)
 @click.option("--data", "data_path", required=True, type=click.Path(file_okay=False),
               help="The data directory (people.csv, messages.jsonl, events.jsonl, ...).")
@@ -107,7 +105,7 @@ def analyze(data_path: str, as_of: str | None, rules_path: str | None, as_json: 
     with err.status("reading the data directory") as status:
         # the spinner's thread only draws; reader processes never touch the console
         result = dry_run(data, rules_for_data(Path(rules_path) if rules_path else None),
-                         _date(as_of), progress=status.update, parallel=True)
+                         parse_date(as_of), progress=status.update, parallel=True)
     for line in notice_lines(result, details=verbosity() > 0):
         err.print(line, style="yellow", markup=False)
     weeks = result.analysis.seam_weeks

@@ -11,6 +11,7 @@ said in one line) and 1 (a bug, with its traceback).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from connectors.common.errors import ConfigError
+from connectors.common.errors import BridgeworkError, ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -124,3 +125,17 @@ def verbosity() -> int:
     if ctx is None:
         return 0
     return int(ctx.find_root().params.get("verbose") or 0)
+
+
+def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
+    """A date option's value (None when not given).
+
+    :raises BridgeworkError: the value is not a date written YYYY-MM-DD.
+    """
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BridgeworkError(f"{option}: expected a date like 2024-06-03 (YYYY-MM-DD), "
+                              f"got {value!r}") from None

@@ -8,7 +8,6 @@ option has no help text, so the reference cannot drift from the code.
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,10 +127,9 @@ def render(root: click.Command | None = None) -> str:
 
 
 def main() -> int:
-    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
-    DOC_PATH.write_text(render(), encoding="utf-8")
-    sys.stdout.write(f"wrote {DOC_PATH}\n")
-    return 0
+    from rules.docs import write_generated
+
+    return write_generated(DOC_PATH, render())
 
 
 if __name__ == "__main__":

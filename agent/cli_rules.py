@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from agent.cli_common import CONTEXT, json_option, print_json, verbosity
+from agent.cli_common import CONTEXT, json_option, parse_date, print_json, verbosity
 from connectors.common.clock import system_clock
 from connectors.common.errors import BridgeworkError, RulesError
 from connectors.registry import FilesSettings, build_connectors
@@ -118,12 +118,7 @@ def schema() -> None:
 
 
 def _as_of(text: str | None) -> dt.date:
-    if text is None:
-        return system_clock().date()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BridgeworkError(f"--as-of expects a date like 2024-06-03, got {text!r}") from None
+    return parse_date(text) or system_clock().date()
 
 
 def _dry_run(path: Path, data_path: Path, as_of: dt.date, history: Path | None) -> DryRun:

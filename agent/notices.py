@@ -143,8 +143,7 @@ class SetAside:
             "pairs": self.pairs, "judged": self.judged,
             "ignored": [list(p) for p in self.ignored],
             "no_contact": [list(p) for p in self.no_contact],
-            "below_min_volume": [{"departments": list(p), "baseline_volume": round(v, 1)}
-                                 for p, v in self.thin],
+            "below_min_volume": len(self.thin),  # each with its volume: analyze's not_judged
             "small_departments": [list(p) for p in self.small],
         }
 

@@ -292,11 +292,16 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def main() -> int:
-    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
-    DOC_PATH.write_text(render(), encoding="utf-8")
-    sys.stdout.write(f"wrote {DOC_PATH}\n")
+def write_generated(path: Path, text: str) -> int:
+    """Write a generated reference and say so (the ``python -m`` entry of each generator)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    sys.stdout.write(f"wrote {path}\n")
     return 0
+
+
+def main() -> int:
+    return write_generated(DOC_PATH, render())
 
 
 if __name__ == "__main__":

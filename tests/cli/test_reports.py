@@ -44,7 +44,8 @@ def test_pairs_set_aside_are_counted_with_the_knob(tmp_path: Path) -> None:
     assert isinstance(aside, dict)
     assert aside["pairs"] == 6 and aside["judged"] == 0
     assert aside["ignored"] == [["Legal", "Research"]]
-    assert len(aside["below_min_volume"]) + len(aside["no_contact"]) == 5
+    assert aside["below_min_volume"] + len(aside["no_contact"]) == 5
+    assert len(out["not_judged"]) == 5  # each with its volume and the min_volume it missed
     result = CliRunner().invoke(main, ["analyze", "--data", str(GOLDEN), "--as-of", AS_OF,
                                        "--rules", rules])
     assert "0 of 6 department pairs judged" in result.stdout

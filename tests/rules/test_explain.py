@@ -66,7 +66,7 @@ def test_explain_refuses_bad_rules_with_located_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--as-of", "June"], "--as-of expects a date like 2024-06-03, got 'June'"),
+    (["--as-of", "June"], "--as-of: expected a date like 2024-06-03 (YYYY-MM-DD), got 'June'"),
     (["--as-of", AS_OF, "--history", "missing.jsonl"], "cannot read missing.jsonl"),
 ])
 def test_explain_bad_options(tmp_path: Path, args: list[str], message: str,
