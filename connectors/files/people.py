@@ -19,6 +19,8 @@ from connectors.base import DEFAULT_WORKING_HOURS, Directory, Person, WorkingHou
 from connectors.common.errors import ConnectorError
 from connectors.files.csvrows import csv_rows
 from connectors.files.fields import BadRecord
+from connectors.people_fields import address as read_address
+from connectors.people_fields import department_name
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -121,10 +123,12 @@ class FilesDirectory(Directory):
         return list(found.values())
 
     def _person(self, r: dict[str, str], line: int) -> Person:
-        address = r.get("email", "").lower()
+        # The same address and department readers as the Google and Graph directories;
+        # unlike them a data directory must name a department (its header says so).
+        address = read_address(r.get("email")) or ""
         if "@" not in address:
             raise BadRecord("email is not an address")
-        department = r.get("department", "")
+        department = department_name(r.get("department"))
         if not department:
             raise BadRecord("no department")
         level, level_label = parse_level(r.get("level", ""))
@@ -141,5 +145,5 @@ class FilesDirectory(Directory):
             except BadRecord as exc:
                 self.problems.report(self.path, line, f"{exc}; using 09:00-17:00 Monday-Friday")
         return Person(address, department, r.get("name", ""), r.get("title", ""), level,
-                      r.get("manager", "").lower() or None, zone, hours, level_label)
+                      read_address(r.get("manager")), zone, hours, level_label)
 

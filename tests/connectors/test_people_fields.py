@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,3 +36,16 @@ def test_the_same_department_however_it_was_padded(name: str) -> None:
 def test_addresses_are_keyed_lower_case() -> None:
     assert address(" Ann@Example.ORG ") == "ann@example.org"
     assert address("") is None and address(None) is None and address("  ") is None
+
+
+def test_a_data_directory_reads_departments_and_addresses_as_the_other_directories(
+        tmp_path: Path) -> None:
+    from connectors.files.people import FilesDirectory
+
+    cells = [(" Ann@Example.ORG ", "Sales\t", " Boss@Example.org"), ("boss@example.org", "Sales", "")]
+    (tmp_path / "people.csv").write_text(
+        "email,department,manager\n" + "".join(f'"{e}","{d}","{m}"\n' for e, d, m in cells))
+    people = list(FilesDirectory(tmp_path / "people.csv").people())
+    assert [(p.email, p.department, p.manager) for p in people] == [
+        (address(e), department_name(d), address(m)) for e, d, m in cells]
+    assert len({p.department for p in people}) == 1  # one department, however padded
