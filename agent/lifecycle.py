@@ -235,7 +235,7 @@ def _rounded(value: float | None) -> float | None:
 class OutcomeRates:
     by_seam: list[Rate]
     by_reason: list[Rate]
-    renewed_ties: int  # distinct pairs who met through a hold
+    renewed_ties: int | None  # distinct pairs who met through a hold (None: withheld)
 
     def as_json(self) -> dict[str, object]:
         return {"by_seam": [r.as_json() for r in self.by_seam],
@@ -278,7 +278,9 @@ def outcome_rates(records: Iterable[_HasLife], levels: Callable[[str], int | Non
                      key=lambda r: r.group)
     by_reason = [rate(name, groups[("reason", name)]) for name in REASONS
                  if ("reason", name) in groups]
-    return OutcomeRates(by_seam, by_reason, len(renewed))
+    renewed_people = {p for pair in renewed for p in pair}
+    shown = len(renewed) if not renewed or len(renewed_people) >= min_group_size else None
+    return OutcomeRates(by_seam, by_reason, shown)
 
 
 #: What each cause means, as ``holds explain`` and the digests say it.

@@ -14,6 +14,7 @@ from agent.digest.inputs import Calibration, DigestInput, SourceHealth
 from agent.digest.names import when
 from agent.digest.outcomes import Fairness, Funnel, fairness, funnel
 from agent.drift import SeamResult
+from agent.lifecycle import OutcomeRates, outcome_rates
 
 #: The heatmap stays readable on a phone up to this many departments; more go to the lists.
 HEATMAP_DEPARTMENTS = 8
@@ -65,6 +66,7 @@ class AdminView:
     rules_line: str
     people: int
     extra: dict[str, str] = field(default_factory=dict)
+    rates: OutcomeRates | None = None  # acceptance and met rates by seam and by reason
 
 
 def _abbreviate(departments: list[str]) -> dict[str, str]:
@@ -135,4 +137,17 @@ def admin_view(data: DigestInput, week: str, admin_zone: str = "UTC") -> AdminVi
         week, k, data.rules.meetings.mode.value, shown, _abbreviate(shown), grid, legend(), left_out,
         small, everyone[:MOVERS], everyone, len(data.seams) - len(visible),
         sum(1 for s in visible if s.drifting), funnel(data.records, k), fairness(data.records, eligible),
-        list(data.rules_error), health, data.calibration, rules_line, len(data.people))
+        list(data.rules_error), health, data.calibration, rules_line, len(data.people),
+        rates=_rates(data, k))
+
+
+def _rates(data: DigestInput, k: int) -> OutcomeRates:
+    """Acceptance and met rates of the holds, by seam and by reason; small groups withheld."""
+    email_of = {p: e for record, emails in data.records
+                for p, e in zip(record.people, emails, strict=False)}
+
+    def level(pseudonym: str) -> int | None:
+        person = data.people.get(email_of.get(pseudonym, ""))
+        return person.level if person else None
+
+    return outcome_rates([record for record, _ in data.records], level, k)

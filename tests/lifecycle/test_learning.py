@@ -101,6 +101,7 @@ def test_rates_by_seam_and_reason_count_renewed_ties_and_withhold_small_groups()
     withheld = outcome_rates(records, level, min_group_size=5)
     assert all(r.withheld and r.acceptance is None for r in withheld.by_seam)
     assert withheld.as_json()["by_seam"] == [{"group": "Legal / Sales", "withheld": True}]
+    assert withheld.renewed_ties is None  # two pairs, three people: fewer than five
 
 
 def _seam(recent: float, drifting: bool) -> SeamResult:
