@@ -43,16 +43,23 @@ def pair_weight(world: World, a: str, b: str, week: int) -> float:
                      if (x, y) == (lo, hi)))
 
 
-def test_acceptance_is_recorded_and_an_accepted_hold_is_never_moved(
-        make_world: Callable[..., World]) -> None:
-    world = make_world(invite_rules())
+def answered(world: World, response: Response,
+             stage: Stage) -> tuple[SuggestionRecord, StoredEvent, str]:
+    """The first hold, answered by its invitee: recorded in ``stage``, naming who answered."""
     record, event, other = placed(world)
-    event.responses[other] = Response.ACCEPTED
+    event.responses[other] = response
     world.clock.now += dt.timedelta(minutes=30)
     world.engine.upkeep()
     got = stored(world, record)
-    assert got.status is Stage.ACCEPTED
+    assert got.status is stage
     assert got.transitions[-1].by == (world.engine.org().pseudonym[other],)
+    return got, event, other
+
+
+def test_acceptance_is_recorded_and_an_accepted_hold_is_never_moved(
+        make_world: Callable[..., World]) -> None:
+    world = make_world(invite_rules())
+    record, event, other = answered(world, Response.ACCEPTED, Stage.ACCEPTED)
     world.calendar.add_foreign_event(other, "their-own", event.start, event.end)
     world.engine.upkeep()
     assert world.calendar.events[(event.owner, record.id)].start == event.start  # theirs now
@@ -137,12 +144,7 @@ def test_a_met_hold_enters_the_ledger_once_and_its_copy_read_back_is_skipped(
 
 def test_a_declined_hold_records_who_declined(make_world: Callable[..., World]) -> None:
     world = make_world(invite_rules())
-    record, event, other = placed(world)
-    event.responses[other] = Response.DECLINED
-    world.clock.now += dt.timedelta(minutes=30)
-    world.engine.upkeep()
-    got = stored(world, record)
-    assert got.status is Stage.DECLINED
-    assert got.transitions[-1].by == (world.engine.org().pseudonym[other],)
+    got, event, _ = answered(world, Response.DECLINED, Stage.DECLINED)
+    assert (event.owner, got.id) not in world.calendar.events
     assert [t.stage for t in got.transitions] == [Stage.SUGGESTED, Stage.PLANNED, Stage.HELD,
                                                   Stage.DECLINED]
