@@ -135,12 +135,12 @@ def test_daemon_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
         for _ in range(100):
             try:
                 body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read().decode()
-                if 'bridgework_job_runs_total{job="sync",outcome="ok"}' in body:
+                if 'bridgework_job_runs_total{job="startup",outcome="ok"}' in body:
                     break
             except OSError:
                 pass
             time.sleep(0.2)
-        assert 'bridgework_job_runs_total{job="sync",outcome="ok"} 1.0' in body
+        assert 'bridgework_job_runs_total{job="startup",outcome="ok"} 1.0' in body
         health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
         assert health.status == 200
         second = subprocess.run([sys.executable, "-m", "agent", "run", "--once", "--config", str(cfg)],

@@ -37,7 +37,7 @@ def test_json_logs_and_the_three_endpoints(tmp_path: Path) -> None:
         assert _get(f"{base}/readyz") == (200, "ok\n")
         status, metrics = _get(f"{base}/metrics")
         assert status == 200
-        for name in ("bridgework_sync_lag_seconds{source=\"files\"}", "bridgework_holds{state=\"placed\"}",
+        for name in ("bridgework_sync_lag_seconds{source=\"files\"}", "bridgework_holds{state=\"held\"}",
                      "bridgework_job_duration_seconds_count{job=\"startup\"}",
                      "bridgework_digests_sent_total"):
             assert name in metrics, name
