@@ -195,6 +195,7 @@ def _forget(engine: Parts, pseudonym: str, email: str | None, everyone: Org,
         store.remove_digests(set(keys))
         result.digests = len(keys)
     store.remove_opt_out(pseudonym)  # the mark keeps them out now
+    store.remove_pauses({pseudonym})
     result.ledger_rows = engine.ledger.forget(pseudonym)
     return result
 
@@ -264,6 +265,8 @@ def export(config: Config, email: str) -> dict[str, Any]:
     out["forgotten"] = mark
     out["opted_out"] = any(d["pseudonym"] == pseudonym
                            for d in tables.get("opt_outs", {}).values())
+    out["pause_asked"] = next((d.get("asked") for d in tables.get("pauses", {}).values()
+                                if d.get("pseudonym") == pseudonym), None)
     out["suggestions"] = [_record_view(d, pseudonym) for d in tables.get("suggestions", {}).values()
                           if pseudonym in d["people"]]
     recorded = {d["key"]: d["sent"] for d in tables.get("digests", {}).values()}

@@ -102,6 +102,10 @@ def test_forget_then_export_shows_nothing_and_they_stay_out(world: World) -> Non
     assert before["ledger_weeks"] and before["suggestions"] and before["digests"]
     assert {s["id"] for s in before["suggestions"]} >= theirs
     pseudonym = before["pseudonym"]
+    store = TinyStore(world.store)  # they had asked for a pause ("not now") too
+    store.add_pause(pseudonym, dt.datetime.fromisoformat(NOW))
+    store.close()
+    assert export(world, who)["pause_asked"] is not None
     index = json.loads((world.store / "ledger" / "people.json").read_text()).index(pseudonym)
 
     result = cli("forget", who, "--config", str(world.config), "--json")
@@ -122,7 +126,7 @@ def test_forget_then_export_shows_nothing_and_they_stay_out(world: World) -> Non
     after = export(world, who)
     assert after["forgotten"]["done"] is True
     assert (after["ledger_weeks"], after["suggestions"], after["digests"],
-            after["future_meetings"], after["opted_out"]) == ([], [], [], 0, False)
+            after["future_meetings"], after["opted_out"], after["pause_asked"]) == ([], [], [], 0, False, None)
     actions = [e["action"] for e in after["audit"]]
     assert actions.count("release") == len(theirs) and actions[-1] == "forget"
 
