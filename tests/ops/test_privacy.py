@@ -126,7 +126,8 @@ def test_forget_then_export_shows_nothing_and_they_stay_out(world: World) -> Non
     after = export(world, who)
     assert after["forgotten"]["done"] is True
     assert (after["ledger_weeks"], after["suggestions"], after["digests"],
-            after["future_meetings"], after["opted_out"], after["pause_asked"]) == ([], [], [], 0, False, None)
+            after["future_meetings"], after["opted_out"], after["pause_asked"]
+            ) == ([], [], [], 0, False, None)
     actions = [e["action"] for e in after["audit"]]
     assert actions.count("release") == len(theirs) and actions[-1] == "forget"
 
