@@ -151,8 +151,8 @@ def deliver(messages: Iterable[OutgoingMessage], sender: Sender, store: Store,
             continue
         if store.digest_sent(_sending(key)):
             # Interrupted between the two marks: it may have arrived. Ask the sender where
-            # it can tell (H16: issue 16, "check the sender where it can tell"); resend only
-            # if it surely did not go, record it if it did, else count it and leave it.
+            # it can tell; resend only if it surely did not go, record it if it did, and
+            # otherwise count it and leave it (a second copy is worse than a missing one).
             went = sender.delivered(message)
             if went is None:
                 log.warning("a digest (key %s) was interrupted while sending and the sender "
@@ -160,6 +160,7 @@ def deliver(messages: Iterable[OutgoingMessage], sender: Sender, store: Store,
                 report.in_doubt += 1
                 continue
             if went:
+                audit.mail_sent(key, pseudonymiser.person(message.to), week_label(now.date()), now)
                 store.mark_digest_sent(key, now)
                 report.already_sent += 1
                 continue
