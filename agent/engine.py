@@ -188,7 +188,8 @@ class Engine:
                                   self.store, rules, now)
         history = pipeline.history_from(self.store.suggestions(), org, now.date())
         calendar = self.connectors.calendar
-        busy = calendar.busy if calendar is not None else None
+        busy = pipeline.with_our_holds(calendar.busy if calendar is not None else None,
+                                       self.store.suggestions(), org)
         plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
         return analysis, pipeline.place(plans, calendar, self.store, org, rules, now, excluded)
 

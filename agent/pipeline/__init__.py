@@ -13,7 +13,7 @@ from agent.pipeline.digests import DigestReport, record_sync, send_digests
 from agent.pipeline.intake import KeyedCursors, SyncReport, opt_out_senders
 from agent.pipeline.org import Org, Progress, load_org
 from agent.pipeline.place import PlaceReport, place
-from agent.pipeline.plan import BusyLookup, Planned, exclusions, history_from, plan
+from agent.pipeline.plan import BusyLookup, Planned, exclusions, history_from, plan, with_our_holds
 from agent.pipeline.records import hold_for_record
 from agent.pipeline.sync import sync
 from agent.pipeline.upkeep import UpkeepReport, upkeep
@@ -22,5 +22,5 @@ __all__ = [
     "Analysis", "BusyLookup", "DigestReport", "History", "KeyedCursors", "Org", "PlaceReport", "Planned",
     "Progress", "SyncReport", "UpkeepReport", "analyse", "exclusions", "history_from",
     "hold_for_record", "last_full_week", "load_org", "opt_out_senders", "place", "plan",
-    "record_sync", "send_digests", "sync", "upkeep",
+    "record_sync", "send_digests", "sync", "upkeep", "with_our_holds",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from agent.eligibility import exclusion_reason, managers_of
 from agent.holds import suggestion_id
 from agent.ledger import week_of
-from agent.lifecycle import declines
+from agent.lifecycle import LOOKED_AFTER, Stage, declines
 from agent.matcher import History, Suggestion, match_pairs, peer_circles
 from agent.pipeline.analyse import Analysis
 from agent.pipeline.org import Org
@@ -19,6 +19,9 @@ from agent.slots import Slot, could_meet, find_slot, horizon_end
 from agent.store import SuggestionRecord
 from connectors.base import Busy, Person
 from rules.model import Rules
+
+#: Stages in which a record's slot is taken in someone's week (on a calendar or about to be).
+KEEPS_TIME = frozenset({Stage.PLANNED, *LOOKED_AFTER})
 
 BusyLookup = Callable[[list[str], dt.datetime, dt.datetime], Mapping[str, list[Busy]]]
 
@@ -135,3 +138,31 @@ def plan(
         ids = [org.pseudonym[e] for e in suggestion.emails]
         planned.append(Planned(suggestion, suggestion_id(ids, week), slot))
     return planned
+
+
+def with_our_holds(busy_lookup: BusyLookup | None, records: Iterable[SuggestionRecord],
+                   org: Org) -> BusyLookup:
+    """Free/busy that also counts the holds Bridgework already keeps for each person.
+
+    In ``hold`` mode only the organiser's calendar shows a hold, so the other
+    person's free/busy knows nothing of it; without this a later week's plan
+    could give them two of our meetings at the same time.
+    """
+    ours: dict[str, list[Busy]] = defaultdict(list)
+    for record in records:
+        if record.status not in KEEPS_TIME or not record.start or not record.end:
+            continue
+        span = Busy(dt.datetime.fromisoformat(record.start), dt.datetime.fromisoformat(record.end))
+        for pseudonym in record.people:
+            if (email := org.by_pseudonym.get(pseudonym)) is not None:
+                ours[email].append(span)
+
+    def lookup(emails: list[str], start: dt.datetime, end: dt.datetime) -> Mapping[str, list[Busy]]:
+        found = {e: list(spans) for e, spans in (busy_lookup(emails, start, end) if busy_lookup
+                                                 else {}).items()}
+        for email in emails:
+            found.setdefault(email, []).extend(b for b in ours.get(email, ()) if b.end > start
+                                               and b.start < end)
+        return found
+
+    return lookup
