@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck imports unit bench clean chromium deploy-tools dovecot
+.PHONY: demo test lint typecheck imports unit bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,22 +31,22 @@ typecheck: $(TEST_STAMP)
 imports: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
-# tests/deploy runs `systemd-analyze verify` and `security` on the unit (Debian's systemd)
-deploy-tools:
-	@command -v systemd-analyze >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd)
+# Debian packages the tests run for real, installed in one apt-get when missing:
+# systemd (tests/deploy: `systemd-analyze verify` and `security` on the unit),
+# dovecot-imapd (tests/imap, tests/caldav: a real IMAP server), chromium and a
+# font (tests/digest: the digests rendered headless). CI fails without them.
+system-packages:
+	@missing=""; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	{ command -v dovecot >/dev/null || test -x /usr/sbin/dovecot; } || missing="$$missing dovecot-imapd"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
-# tests/imap and tests/caldav run a real Dovecot (Debian's dovecot-imapd); CI fails without it
-dovecot:
-	@command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || \
-		(apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd)
-
-# tests/digest renders the digests in Debian's headless Chromium; CI fails without it
-chromium:
-	@test -x /usr/bin/chromium || \
-		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core)
-
-unit: $(TEST_STAMP) deploy-tools dovecot chromium
+unit: $(TEST_STAMP) system-packages
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
