@@ -16,7 +16,7 @@ import pytest
 
 from agent.config import load_config
 from agent.doctor import check
-from tests.ops.daemon import KEY, World, make_data, make_world, outcome, run_to_idle, start, stop, wait_for
+from tests.ops.daemon import KEY, World, make_data, make_world, outcome, run_to_idle, start, stop
 
 KILLS = 20
 
@@ -101,9 +101,12 @@ def test_sigterm_during_a_cycle_exits_0_within_10_s_with_state_intact(
     monkeypatch.setenv("BRIDGEWORK_SECRET_KEY", KEY)  # doctor looks at the key the daemon used
     world, _ = reference
     w = make_world(fast_root / "sigterm", world.data, health_port=0)
-    process = start(w)
-    assert wait_for(w, "health on http://", process)
-    time.sleep(1.5)  # inside the startup cycle (it takes a few seconds here)
+    paused = w.root / "paused"
+    process = start(w, BW_TEST_PAUSE_AT="2", BW_TEST_PAUSED=str(paused))  # the job's 2nd write
+    deadline = time.monotonic() + 60
+    while not paused.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert paused.exists(), "the startup cycle never reached its second write"
     assert "scheduled:" not in w.log.read_text(), "the cycle ended before the signal"
     asked = time.monotonic()
     code = stop(process, timeout=10)

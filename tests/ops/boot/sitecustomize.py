@@ -6,6 +6,9 @@ BW_TEST_NOW     ISO time every process starts at (time-machine, ticking)
 BW_TEST_TRACE   append the name of every file os.replace moves into place
 BW_TEST_KILL_AT SIGKILL the daemon's process group at the N-th os.replace of a job process,
 BW_TEST_KILL_WHEN  "before" (temp file written, not renamed) or "after" the rename
+BW_TEST_PAUSE_AT   after the N-th os.replace of a job process, create the file named by
+                   BW_TEST_PAUSED and wait a few seconds: a test can then signal the daemon
+                   in the middle of a cycle without guessing how long the cycle takes
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ if _now:
 _trace = os.environ.get("BW_TEST_TRACE")
 _kill_at = int(os.environ.get("BW_TEST_KILL_AT", "0"))
 _kill_before = os.environ.get("BW_TEST_KILL_WHEN", "after") == "before"
+_pause_at = int(os.environ.get("BW_TEST_PAUSE_AT", "0"))
+_paused = os.environ.get("BW_TEST_PAUSED", "")
 
-if _trace or _kill_at:
+if _trace or _kill_at or _pause_at:
     _real_replace = os.replace
     _count = {"pid": os.getpid(), "n": 0}
 
@@ -43,6 +48,11 @@ if _trace or _kill_at:
                 f.write(f"{os.path.basename(os.fspath(dst))}\n")
         if _kill_at and _count["n"] == _kill_at:
             _kill()
+        if _pause_at and _count["n"] == _pause_at and os.getpid() != os.getpgrp():
+            import time
+
+            open(_paused, "w").close()
+            time.sleep(3)
         return result
 
     os.replace = _replace
