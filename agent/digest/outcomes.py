@@ -10,34 +10,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from agent.lifecycle import Stage, reached
 from agent.store import SuggestionRecord
 
 Record = tuple[SuggestionRecord, tuple[str, ...]]
 
-#: Lifecycle states (older bare strings and the lifecycle enum's values alike) by funnel stage.
-#: A hold that reached a later stage counts in every earlier one.
-_REACHED: dict[str, tuple[str, ...]] = {
-    "placed": ("placed", "held", "accepted", "moved"),
-    "accepted": ("accepted",),
-    "met": ("met",),
-    "declined": ("declined",),
-    "expired": ("expired", "stale", "missed", "released"),
-}
 STAGES = ("placed", "accepted", "met")
 ENDINGS = ("declined", "expired")
 
+#: The lifecycle stages that mean a hold was on a calendar at some point.
+_ON_CALENDAR = (Stage.HELD, Stage.MOVED, Stage.ACCEPTED, Stage.MET, Stage.MISSED)
 
-def stages_of(status: str) -> set[str]:
-    """The funnel stages a hold in ``status`` has passed through."""
-    status = str(status)
-    if status == "met":
-        return {"placed", "accepted", "met"}
-    if status == "accepted":
-        return {"placed", "accepted"}
-    reached = {stage for stage, states in _REACHED.items() if status in states}
-    if reached & {"declined", "expired"}:
-        reached.add("placed")
-    return reached
+
+def stages_of(record: SuggestionRecord) -> set[str]:
+    """The funnel stages a hold passed through, read from its whole history.
+
+    A hold placed and later declined, cancelled or expired still counts as
+    placed; one that expired before it was ever placed does not count at all.
+    """
+    if not any(reached(record, s) for s in _ON_CALENDAR):
+        return set()
+    out = {"placed"}
+    if reached(record, Stage.ACCEPTED) or reached(record, Stage.MET):
+        out.add("accepted")
+    if reached(record, Stage.MET):
+        out.add("met")
+    if reached(record, Stage.DECLINED):
+        out.add("declined")
+    if reached(record, Stage.EXPIRED) or reached(record, Stage.MISSED):
+        out.add("expired")
+    return out
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def funnel(records: Iterable[Record], k: int, members: set[str] | None = None) -
         involved = set(emails) if members is None else set(emails) & members
         if not involved:
             continue
-        for stage in stages_of(record.status):
+        for stage in stages_of(record):
             counts[stage] += 1
             people[stage].update(involved)
     return Funnel({s: (n if n == 0 or len(people[s]) >= k else None) for s, n in counts.items()}, k)
@@ -96,7 +98,7 @@ def fairness(records: Iterable[Record], eligible: Iterable[str]) -> Fairness:
     per = dict.fromkeys(eligible, 0)
     holds = 0
     for record, emails in records:
-        if "placed" not in stages_of(record.status) and str(record.status) != "suggested":
+        if "placed" not in stages_of(record) and record.status is not Stage.SUGGESTED:
             continue
         holds += 1
         for e in emails:
