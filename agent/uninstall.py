@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent import audit
 from agent.lifecycle import FINAL, Cause, Stage
 from agent.pipeline.org import Org
 from agent.pipeline.records import hold_for_record
@@ -100,6 +101,8 @@ def release_holds(calendar: Calendar, store: Store, org: Org, rules: Rules,
             report.failed[record.id] = exc.message
             continue
         (report.released if exists else report.absent).append(record.id)
+        if exists:
+            audit.calendar_write("release", hold.id, record.people, now)
         noted = _noted(record, cause, now)
         if noted is not None:
             store.save_suggestion(noted)

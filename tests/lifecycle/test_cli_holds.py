@@ -10,6 +10,7 @@ import icalendar
 import pytest
 from click.testing import CliRunner, Result
 
+from agent.audit import entries
 from agent.cli import main
 from agent.store import TinyStore, lock_store
 from agent.uninstall import RELEASED_ALL_KEY
@@ -110,6 +111,8 @@ def test_release_one_then_all_leaves_no_marked_event(setup: tuple[Path, Path], t
     assert done.exit_code == 0, done.output
     assert "released 4 hold(s)" in done.output and "no event with Bridgework's mark" in done.output
     assert marked_uids(directory) == []
+    released = [e["hold"] for e in entries(tmp_path / "state") if e["action"] == "release"]
+    assert sorted(released) == sorted(r["id"] for r in rows)  # type: ignore[index]
     after = listed(cfg)["holds"]
     assert all(not r["on_calendar"] for r in after)  # type: ignore[union-attr]
     assert [r["transitions"][-1]["cause"] for r in after] == ["uninstall"] * 5  # type: ignore[index]
