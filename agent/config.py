@@ -12,7 +12,15 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connectors.common.envname import EnvName, describe
 from connectors.common.errors import ConfigError
@@ -73,14 +81,16 @@ class DigestSettings(_Strict):
 
 class DaemonSettings(_Strict):
     sync_minutes: int = Field(60, ge=5, description="minutes between syncs")
-    analyse_at: str = Field("06:00", description="daily analyse-and-suggest time, org time zone")
+    # ``analyse_at``, the earlier spelling, still loads
+    analyze_at: str = Field("06:00", validation_alias=AliasChoices("analyze_at", "analyse_at"),
+                            description="daily analyse-and-suggest time, org time zone")
     upkeep_minutes: int = Field(30, ge=5, description="minutes between hold upkeep passes")
     health_port: int | None = Field(9464, ge=0, le=65535,
                                     description="port for /healthz and /metrics; null: off")
     health_host: str = Field("127.0.0.1", min_length=1,
                              description="address the health server binds; 0.0.0.0 in a container")
 
-    @field_validator("analyse_at")
+    @field_validator("analyze_at")
     @classmethod
     def _clock(cls, value: str) -> str:
         moment = parse_clock(value)

@@ -257,7 +257,7 @@ class Daemon:
 
     def schedule(self) -> None:
         d = self.config.daemon
-        hour, minute = (int(x) for x in d.analyse_at.split(":"))
+        hour, minute = (int(x) for x in d.analyze_at.split(":"))
         common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600}
         add = self.scheduler.add_job
         add(self._job("sync"), IntervalTrigger(minutes=d.sync_minutes), id="sync", **common)

@@ -181,7 +181,7 @@ def dry_run(
         now = real_now if as_of == real_now.date() else moment_of(as_of)
         covered = data_range(ledger.weeks())  # counted as of as_of
         known = data_range(ledger.weeks() + ledger.pending_weeks())  # with meetings after it
-        analysis = pipeline.analyse(ledger, org, rules, as_of)
+        analysis = pipeline.analyze(ledger, org, rules, as_of)
         excluded = pipeline.exclusions(org, rules, {e.lower() for e in opted_out})
         past = pipeline.history_from(_records(history, org), org, as_of)
         calendar = connectors.calendar

@@ -184,7 +184,7 @@ class Engine:
 
     def _suggest(self, org: pipeline.Org, rules: Rules, excluded: dict[str, str],
                  now: dt.datetime) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
-        analysis = keep_repairing(pipeline.analyse(self.ledger, org, rules, now.date()),
+        analysis = keep_repairing(pipeline.analyze(self.ledger, org, rules, now.date()),
                                   self.store, rules, now)
         history = pipeline.history_from(self.store.suggestions(), org, now.date())
         calendar = self.connectors.calendar
@@ -214,7 +214,7 @@ class Engine:
         org, rules = self._context()
         now = now or self.clock()
         excluded = self.excluded(org, rules, now)
-        analysis = pipeline.analyse(self.ledger, org, rules, now.date())
+        analysis = pipeline.analyze(self.ledger, org, rules, now.date())
         return self.send_digests(org, rules, analysis, excluded, now, force)
 
     def run_once(self, progress: Callable[[str], None] = lambda _: None) -> CycleReport:

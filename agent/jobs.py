@@ -93,7 +93,7 @@ def _startup(engine: Engine, config: Config) -> Summary:
     summary: Summary = {}
     steps: list[str] = ["sync", "upkeep"]
     if not _done_since(engine, "suggest",
-                       previous_daily(config.daemon.analyse_at, config.timezone, engine.clock())):
+                       previous_daily(config.daemon.analyze_at, config.timezone, engine.clock())):
         steps.append("suggest")
     steps.append("digests")  # the digest step itself knows its day and what was sent
     for step in steps:

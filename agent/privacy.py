@@ -306,7 +306,7 @@ def _state_tables(store_dir: Path) -> dict[str, dict[str, Any]]:
 def _record_view(doc: Mapping[str, Any], pseudonym: str) -> dict[str, Any]:
     return {"id": doc["id"], "week": week_start(doc["week"]).isoformat(), "status": doc["status"],
             "mode": doc["mode"], "start": doc.get("start"), "end": doc.get("end"),
-            "departments": list(doc["departments"]), "organiser": doc["people"][0] == pseudonym,
+            "departments": list(doc["departments"]), "organizer": doc["people"][0] == pseudonym,
             "others": len(doc["people"]) - 1,
             "history": [{"stage": t["stage"], "at": t["at"], "cause": t["cause"],
                          "by_them": pseudonym in t.get("by", [])}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from agent.drift import TIES, SeamResult
 from agent.ledger import week_of
-from agent.pipeline.analyse import Analysis
+from agent.pipeline.analyze import Analysis
 from agent.store import Store
 from rules.model import Rules
 

@@ -35,7 +35,7 @@ from agent.holds import conflicts
 from agent.ledger import LedgerFiles, read_table, week_of
 from agent.lifecycle import Cause, Stage
 from agent.pipeline import Org
-from agent.pipeline.analyse import index_people
+from agent.pipeline.analyze import index_people
 from agent.pseudonym import Pseudonymiser
 from agent.simpeople import Act, Behaviour, People, Reaction
 from agent.slots import fits_person

@@ -151,8 +151,8 @@ def _plan_next(config: Config, status: Status, digests: tuple[int, str, str] | N
     daemon = config.daemon
     out = []
     if status.daemon_running:
-        out.append(f"analysis and new holds: {_when(_next_daily(daemon.analyse_at, config.timezone, now))} "
-                   f"(daemon.analyse_at); sync every {daemon.sync_minutes} min, hold upkeep every "
+        out.append(f"analysis and new holds: {_when(_next_daily(daemon.analyze_at, config.timezone, now))} "
+                   f"(daemon.analyze_at); sync every {daemon.sync_minutes} min, hold upkeep every "
                    f"{daemon.upkeep_minutes} min")
     else:
         out.append("no daemon is running: the next cycle is the next `bridgework run --once` "

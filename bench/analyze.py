@@ -163,7 +163,7 @@ def _ingest_and_analyse(data: str, state: str, as_of: str) -> dict[str, Any]:
     # sequential; say what a single-threaded `bridgework` command would do.
     report = pipeline.sync(connectors, ledger, store, org, now, parallel=True)
     t1 = time.perf_counter()
-    analysis = pipeline.analyse(ledger, org, rules, now.date())
+    analysis = pipeline.analyze(ledger, org, rules, now.date())
     excluded = pipeline.exclusions(org, rules, set())
     plans = pipeline.plan(analysis, org, rules, pipeline.History(), excluded,
                           connectors.calendar.busy, now)
@@ -201,7 +201,7 @@ def one_more_week(data: str, state: str, as_of: str) -> dict[str, Any]:
     t1 = time.perf_counter()
     report = pipeline.sync(connectors, ledger, store, org, now)
     t2 = time.perf_counter()
-    analysis = pipeline.analyse(ledger, org, rules, now.date())
+    analysis = pipeline.analyze(ledger, org, rules, now.date())
     t3 = time.perf_counter()
     return {"setup": t1 - t0, "sync": t2 - t1, "analyse": t3 - t2, "read": report.stats.read,
             "new": report.new, "drifting": len(analysis.drifting), "peak_mib": peak_mib()}

@@ -28,7 +28,7 @@ class Conversation:
     when: str | None
     why: list[str]
     how: str  # where it stands and what to do
-    organiser: bool
+    organizer: bool
 
 
 @dataclass(frozen=True)
@@ -95,14 +95,14 @@ def _why(reason: str, me: Person, others: list[Person], departments: tuple[str, 
     return out
 
 
-def _how(status: str, mode: str, organiser: bool, other: str) -> str:
+def _how(status: str, mode: str, organizer: bool, other: str) -> str:
     if status == "suggested" or mode == "suggest":
         return "Only a suggestion: nothing is in your calendar. Book it if you like the idea."
     if status == "accepted":
         return "Accepted: it is in your calendar."
     if mode == "invite":
         return "A tentative invitation is in your calendar: accept or decline it there."
-    if organiser:
+    if organizer:
         return (f"A tentative hold is in your calendar: invite {other} if the time works, "
                 "or decline it.")
     return f"{other} has a tentative hold for this and may invite you."
@@ -142,7 +142,7 @@ def person_view(person: Person, data: DigestInput, names: Names, week: str) -> P
         if not others:
             continue
         start = dt.datetime.fromisoformat(record.start) if record.start else None
-        organiser = emails[0] == person.email
+        organizer = emails[0] == person.email
         first_other = names.short(others[0]) if len(others) == 1 else "the others"
         conversations.append(Conversation(
             ", ".join(f"{names.full(o)} ({o.department}{', ' + o.title if o.title else ''})"
@@ -150,8 +150,8 @@ def person_view(person: Person, data: DigestInput, names: Names, week: str) -> P
             " and ".join(dict.fromkeys(record.departments)),
             when(start, person.timezone) if start else None,
             _why(record.reason, person, others, record.departments, drifting),
-            _how(status, str(record.mode or mode), organiser, first_other),
-            organiser,
+            _how(status, str(record.mode or mode), organizer, first_other),
+            organizer,
         ))
     ties = []
     for a, b, _ in sorted(data.lapsed, key=lambda t: -t[2]):

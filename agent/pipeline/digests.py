@@ -28,7 +28,7 @@ from agent.digest import (
     week_label,
 )
 from agent.ledger import LedgerFiles, read_table
-from agent.pipeline.analyse import Analysis, index_people, last_full_week
+from agent.pipeline.analyze import Analysis, index_people, last_full_week
 from agent.pipeline.org import Org
 from agent.pseudonym import Pseudonymiser
 from agent.store import Store, SuggestionRecord

@@ -13,7 +13,7 @@ from agent.holds import suggestion_id
 from agent.ledger import week_of
 from agent.lifecycle import LOOKED_AFTER, Stage, declines
 from agent.matcher import History, Suggestion, match_pairs, peer_circles
-from agent.pipeline.analyse import Analysis
+from agent.pipeline.analyze import Analysis
 from agent.pipeline.org import Org
 from agent.slots import Slot, could_meet, find_slot, horizon_end
 from agent.store import SuggestionRecord

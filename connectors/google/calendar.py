@@ -83,13 +83,13 @@ def to_interaction(event: Mapping[str, Any], owner: str) -> Interaction | None:
         return cancellation(interaction_id(event)) if cancelled else None
     end = parse_time(event.get("end")) or start
     people = [a for a in event.get("attendees") or [] if not a.get("resource")]
-    organiser = str((event.get("organizer") or {}).get("email") or owner).lower()
+    organizer = str((event.get("organizer") or {}).get("email") or owner).lower()
     present = [str(a["email"]).lower() for a in people
                if a.get("email") and a.get("responseStatus") != "declined"]
     declined = {str(a.get("email", "")).lower() for a in people
                 if a.get("responseStatus") == "declined"}
-    ordered = ([organiser] if organiser not in declined else []) + present
-    participants = tuple(dict.fromkeys(ordered)) if people else (organiser,)
+    ordered = ([organizer] if organizer not in declined else []) + present
+    participants = tuple(dict.fromkeys(ordered)) if people else (organizer,)
     return Interaction(
         id=interaction_id(event),
         kind=InteractionKind.MEETING,
@@ -289,7 +289,7 @@ class GoogleCalendar(Calendar):
             if attendee.get("email") and status in Response._value2member_map_:
                 responses[str(attendee["email"]).lower()] = Response(status)
         if not event.get("attendees"):
-            responses[hold.organizer] = Response.ACCEPTED  # a hold on the organiser's own calendar
+            responses[hold.organizer] = Response.ACCEPTED  # a hold on the organizer's own calendar
         return HoldState(True, parse_time(event.get("start")), parse_time(event.get("end")),
                          False, responses)
 

@@ -56,7 +56,7 @@ def test_a_running_daemon_and_the_last_errors_are_shown(tmp_path: Path) -> None:
     with lock_store(tmp_path / "state"):
         out = _status(config)
     assert "Daemon: running (it holds the store's lock)" in out
-    assert "analysis and new holds: " in out and "(daemon.analyse_at)" in out
+    assert "analysis and new holds: " in out and "(daemon.analyze_at)" in out
     errors = out.split("Last errors\n", 1)[1]
     assert "mail sync failed: IMAP refused the sign-in" in errors
     assert "rules: invalid rules in" in errors and "`bridgework rules check`" in errors

@@ -55,9 +55,15 @@ def test_secret_from_env_file_or_generated(tmp_path: Path, monkeypatch: pytest.M
 
 def test_daemon_times_are_checked(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
-    path.write_text("source:\n  type: files\n  path: d\ndaemon:\n  analyse_at: '25:00'\n")
+    path.write_text("source:\n  type: files\n  path: d\ndaemon:\n  analyze_at: '25:00'\n")
     with pytest.raises(ConfigError, match=r"config\.yaml:5:15: .*25:00"):
         load_config(path)
+
+
+def test_the_older_spelling_analyse_at_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("source:\n  type: files\n  path: d\ndaemon:\n  analyse_at: '7:30'\n")
+    assert load_config(path).daemon.analyze_at == "07:30"
 
 
 def test_a_short_key_in_the_environment_is_a_clear_error(tmp_path: Path,

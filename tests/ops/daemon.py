@@ -66,7 +66,7 @@ def make_world(root: Path, data: Path, health_port: int | None = None) -> World:
     world.config.write_text(
         f"timezone: UTC\nsource:\n  type: files\n  path: {data}\n  outbox: {world.outbox}\n"
         f"store:\n  path: {world.store}\nrules: {root / 'rules.yaml'}\n"
-        f"daemon:\n  analyse_at: '06:00'\n  health_port: {port}\n")
+        f"daemon:\n  analyze_at: '06:00'\n  health_port: {port}\n")
     return world
 
 

@@ -63,7 +63,7 @@ def index_people(ledger: LedgerFiles, org: Org) -> tuple[np.ndarray, dict[int, s
     return dept_of, email_of
 
 
-def analyse(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Analysis:
+def analyze(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Analysis:
     seams_rules = rules.seams
     span = seams_rules.longest_window()
     last = last_full_week(as_of)
