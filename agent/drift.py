@@ -13,10 +13,16 @@ the overdispersion estimated from the baseline alone):
 - **intensity**: the contact those ties carried, each pair's week capped at
   ``seams.intensity_cap``, against the number of ties: "the same people, but
   fewer messages". The cap keeps one thread from dominating.
+- **people**: the distinct people of either department in contact across the
+  seam that week, against the people of the two departments in contact with
+  any other department (once for each department reached). A project of seven
+  people a side is 49 ties but 14 people, so one project's start or end
+  moves this count less than the ties, while a seam whose threads and
+  meetings lose one side loses people as well as ties.
 
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
-discovery rate over every test made (both signals of every judged seam).
+discovery rate over every test made (all three signals of every judged seam).
 Seams whose baseline contact is below ``min_volume`` are not judged.
 
 (Earlier versions tested weekly shares of summed weight with Welch's t,
@@ -47,7 +53,8 @@ __all__ = [
     "windows_for",
 ]
 
-TIES, INTENSITY = "ties", "intensity"
+TIES, INTENSITY, PEOPLE = "ties", "intensity", "people"
+SIGNALS = (TIES, INTENSITY, PEOPLE)  # the order of SeamResult.tests
 
 
 class _Weeks(Protocol):
@@ -75,8 +82,8 @@ def windows_for(weeks: _Weeks, recent_weeks: int, baseline_weeks: int) -> Window
 class SignalTest:
     """One signal of one seam: its levels, what the baseline predicts, the test."""
 
-    signal: str  # "ties" or "intensity"
-    baseline: float  # ties: share of the departments' ties; intensity: capped contact per tie
+    signal: str  # one of SIGNALS
+    baseline: float  # ties, people: share of the departments' ties, people; intensity: capped contact per tie
     recent: float
     change: float  # recent against baseline, relative
     observed: float  # pooled over the recent weeks
@@ -159,12 +166,16 @@ class SeamResult:
 @dataclass(frozen=True)
 class SeamWeeks:
     """Weekly contact of every department pair, as arrays ``[week, dept, dept]`` (symmetric;
-    a department's internal contact on the diagonal): summed weight, distinct ties, and
-    weight with each pair's week capped."""
+    a department's internal contact on the diagonal): summed weight, distinct ties, weight
+    with each pair's week capped, and distinct people (the people of either department in
+    contact with the other; nothing on the diagonal). ``headcount`` is each department's
+    people, the most the people count of a pair can reach (unknown: no bound)."""
 
     volume: np.ndarray
     ties: np.ndarray
     capped: np.ndarray
+    people: np.ndarray
+    headcount: np.ndarray | None = None
 
     @property
     def n_weeks(self) -> int:
@@ -172,7 +183,8 @@ class SeamWeeks:
 
     def reordered(self, order: np.ndarray) -> SeamWeeks:
         """The same weeks in another order (the week-shuffle placebo)."""
-        return SeamWeeks(self.volume[order], self.ties[order], self.capped[order])
+        return SeamWeeks(self.volume[order], self.ties[order], self.capped[order],
+                         self.people[order], self.headcount)
 
 
 def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
@@ -186,7 +198,28 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
     weight = table.weight[known].astype(np.float64)
     shape = (table.n_weeks, n_depts, n_depts)
     return SeamWeeks(_symmetric(code, weight, shape), _symmetric(code, None, shape),
-                     _symmetric(code, np.minimum(weight, cap), shape))
+                     _symmetric(code, np.minimum(weight, cap), shape),
+                     _people(table, known, dept_of, shape),
+                     np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64))
+
+
+def _people(table: ContactTable, known: np.ndarray, dept_of: np.ndarray,
+            shape: tuple[int, int, int]) -> np.ndarray:
+    """Distinct people per week and department pair: each person counted once per week for
+    every other department they were in contact with. Inside contact is left out: a small
+    department's people are nearly all in touch inside every week, so that count cannot fall
+    with a quiet month the way the seam's does."""
+    n_depts, n_people = shape[1], max(1, dept_of.size)
+    who = np.concatenate([table.a[known], table.b[known]]).astype(np.int64)
+    reached = np.concatenate([dept_of[table.b[known]], dept_of[table.a[known]]])
+    week = np.concatenate([table.week[known], table.week[known]]).astype(np.int64)
+    key = unique_sorted((week * n_people + who) * n_depts + reached)
+    person = key // n_depts % n_people
+    code = (key // n_depts // n_people * n_depts + dept_of[person]) * n_depts + key % n_depts
+    reaching = np.bincount(code, minlength=shape[0] * n_depts * n_depts).astype(np.float64)
+    one_way = reaching.reshape(shape)  # [week, a person's department, the department reached]
+    result: np.ndarray = (one_way + one_way.transpose(0, 2, 1)) * (1 - np.eye(n_depts))
+    return result
 
 
 def _symmetric(code: np.ndarray, weights: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
@@ -212,7 +245,7 @@ class _Group:
 class _Judged:
     d1: int
     d2: int
-    tests: tuple[ExposureTest, ExposureTest]  # ties, intensity (one column each)
+    tests: tuple[ExposureTest, ...]  # one per SIGNALS, in that order (one column each)
     column: int
     volume: tuple[float, float, float, float]  # baseline, recent, baseline share, recent share
     ties: tuple[float, float]  # per week, baseline and recent
@@ -253,7 +286,8 @@ def detect(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
     for group in groups.values():
         judged.extend(_test_group(weeks, group, departments, seams, too_thin))
     q = benjamini_hochberg([float(t.p[j.column]) for j in judged for t in j.tests])
-    results = [_judge(j, (q[2 * k], q[2 * k + 1]), departments, seams)
+    n = len(SIGNALS)
+    results = [_judge(j, tuple(q[n * k:n * k + n]), departments, seams)
                for k, j in enumerate(judged)]
     results.sort(key=lambda r: (not r.drifting, -r.score))
     return results
@@ -263,7 +297,8 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
                 too_thin: dict[tuple[str, str], float] | None) -> list[_Judged]:
     d1, d2 = np.array(group.d1), np.array(group.d2)
     w = windows_for(weeks, group.recent, group.baseline)
-    volume, ties, capped = (m[:, d1, d2] for m in (weeks.volume, weeks.ties, weeks.capped))
+    volume, ties, capped, people = (m[:, d1, d2] for m in
+                                    (weeks.volume, weeks.ties, weeks.capped, weeks.people))
     volume_exposure = _exposure(weeks.volume, d1, d2)
     ties_exposure = _exposure(weeks.ties, d1, d2)
     baseline_volume = volume[w.baseline].sum(axis=0)
@@ -278,11 +313,14 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
         return []
     tie_test = exposure_test(ties[:, keep], ties_exposure[:, keep], w.baseline, w.recent)
     intensity_test = exposure_test(capped[:, keep], ties[:, keep], w.baseline, w.recent)
+    bound = None if weeks.headcount is None else (weeks.headcount[d1] + weeks.headcount[d2])[keep]
+    people_test = exposure_test(people[:, keep], _exposure(weeks.people, d1, d2)[:, keep],
+                                w.baseline, w.recent, bound)
     volume_test = exposure_test(volume[:, keep], volume_exposure[:, keep], w.baseline, w.recent)
     n_b = max(1, w.baseline.stop - w.baseline.start)
     n_r = max(1, w.recent.stop - w.recent.start)
     return [
-        _Judged(group.d1[k], group.d2[k], (tie_test, intensity_test), column,
+        _Judged(group.d1[k], group.d2[k], (tie_test, intensity_test, people_test), column,
                 (float(baseline_volume[k]), float(volume_test.observed[column]),
                  float(volume_test.baseline_rate[column]), float(volume_test.recent_rate[column])),
                 (float(ties[w.baseline, k].sum() / n_b), float(ties[w.recent, k].sum() / n_r)))
@@ -304,12 +342,13 @@ def _signal(name: str, test: ExposureTest, column: int, q: float) -> SignalTest:
                       test.persistence, int(test.df[column]), float(test.t[column]), float(test.p[column]), q)
 
 
-def _judge(j: _Judged, q: tuple[float, float], departments: Sequence[str], seams: Seams) -> SeamResult:
+def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: Seams) -> SeamResult:
     a, b = departments[j.d1], departments[j.d2]
     drop, fdr = seams.drop_for(a, b), seams.false_discovery_rate
-    ties, intensity = (_signal(name, test, j.column, qv)
-                       for name, test, qv in zip((TIES, INTENSITY), j.tests, q, strict=True))
-    big = [s for s in (ties, intensity) if s.change <= -drop]
+    signals = tuple(_signal(name, test, j.column, qv)
+                    for name, test, qv in zip(SIGNALS, j.tests, q, strict=True))
+    ties = signals[0]
+    big = [s for s in signals if s.change <= -drop]
     flagged = [s for s in big if s.q <= fdr]
     if flagged:
         head, gate = min(flagged, key=lambda s: s.q), "flagged"
@@ -333,7 +372,7 @@ def _judge(j: _Judged, q: tuple[float, float], departments: Sequence[str], seams
         rule=seams.label_for(a, b),
         signal=head.signal,
         gate=gate,
-        tests=(ties, intensity),
+        tests=signals,
         volume_baseline_share=j.volume[2],
         volume_recent_share=j.volume[3],
         baseline_ties=j.ties[0],
@@ -342,8 +381,10 @@ def _judge(j: _Judged, q: tuple[float, float], departments: Sequence[str], seams
 
 
 def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTest) -> str:
-    fall = (f"share fell {-head.change:.0%}" if head.signal == TIES
-            else f"contact per tie fell {-head.change:.0%} (ties {ties.change:+.0%})")
+    fall = {TIES: f"share fell {-head.change:.0%}",
+            PEOPLE: f"people in contact fell {-head.change:.0%} (ties {ties.change:+.0%})",
+            INTENSITY: f"contact per tie fell {-head.change:.0%} (ties {ties.change:+.0%})",
+            }[head.signal]
     if gate == "flagged":
         return f"{fall} (threshold {drop:.0%}), significant (q={head.q:.3f} ≤ {fdr})"
     if gate == "BH":

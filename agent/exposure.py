@@ -22,6 +22,12 @@ rate against baseline rate), scaled as a quasi-likelihood:
   last about as long in every seam), widen the variance of the recent and
   baseline sums accordingly.
 
+A count of people rather than of contacts cannot pass the number of people
+who could be counted (``bound``): near that bound a busy week adds little,
+so the variance is ``dispersion x mean x (1 - mean / bound)``, and a seam
+whose baseline sits close to its bound is not judged as calm once a quiet
+month brings it down to where counts move freely.
+
 Nothing is estimated from the few recent weeks: a real decline makes them
 calm and leaves no degrees of freedom to speak of. The week-shuffle placebo
 removes persistence, so both corrections are checked there and on
@@ -61,8 +67,9 @@ class ExposureTest:
 
 
 def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
-                  recent: slice) -> ExposureTest:
-    """Test every column of ``counts`` for a fall against ``exposure`` (same shape)."""
+                  recent: slice, bound: np.ndarray | None = None) -> ExposureTest:
+    """Test every column of ``counts`` for a fall against ``exposure`` (same shape); ``bound``
+    (per column) is the most a week's count can be, when there is one."""
     y_b, e_b = counts[baseline], exposure[baseline]
     y_r, e_r = counts[recent], exposure[recent]
     pooled_yb, pooled_eb = y_b.sum(axis=0), e_b.sum(axis=0)
@@ -71,8 +78,9 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         rate = np.where(pooled_eb > 0, pooled_yb / pooled_eb, 0.0)
         recent_rate = np.where(pooled_er > 0, observed / pooled_er, 0.0)
         mean_b = rate * e_b
-        weeks = mean_b > 0
-        residual = np.where(weeks, (y_b - mean_b) / np.sqrt(np.where(weeks, mean_b, 1.0)), 0.0)
+        variance_b = _variance(mean_b, bound)
+        weeks = variance_b > 0
+        residual = np.where(weeks, (y_b - mean_b) / np.sqrt(np.where(weeks, variance_b, 1.0)), 0.0)
         df = weeks.sum(axis=0) - 1
         dispersion = np.where(df > 0, (residual**2).sum(axis=0) / np.maximum(df, 1), np.nan)
         expected = rate * pooled_er
@@ -83,7 +91,10 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         inflate_baseline = _inflation(lags, max(1, y_b.shape[0]))
         # the baseline rate is estimated too; its share of the error grows with recent/baseline
         ratio = np.where(pooled_eb > 0, pooled_er / pooled_eb, 0.0)
-        scale = dispersion * (inflate_recent + inflate_baseline * ratio) / (1 + ratio)
+        # the deviance is Poisson's; near a bound each window varies less than its mean
+        near_r = _share(_variance(rate * e_r, bound).sum(axis=0), expected)
+        near_b = _share(variance_b.sum(axis=0), pooled_yb)
+        scale = dispersion * (inflate_recent * near_r + inflate_baseline * ratio * near_b) / (1 + ratio)
         root = _signed_root(observed, pooled_er, pooled_yb, pooled_eb)
         # a baseline without any variation: only a real difference is a (certain) change
         differs = np.abs(observed - expected) > 1e-9 * np.maximum(expected, 1.0)
@@ -98,6 +109,20 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         p[usable] = stats.t.cdf(t[usable], df[usable])
     return ExposureTest(rate, recent_rate, observed.astype(float), expected, dispersion,
                         df.astype(int), t, p, inflate_recent)
+
+
+def _variance(mean: np.ndarray, bound: np.ndarray | None) -> np.ndarray:
+    """Variance over dispersion of a count with this mean (Poisson, or below a bound)."""
+    if bound is None:
+        return mean
+    room: np.ndarray = mean * np.clip(1 - mean / np.maximum(bound, 1.0), 0.0, 1.0)
+    return room
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share: np.ndarray = np.where(whole > 0, part / np.where(whole > 0, whole, 1.0), 1.0)
+    return share
 
 
 def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:

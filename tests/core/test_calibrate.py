@@ -22,7 +22,9 @@ def weeks(seed: int, rate: float, spread: float, pair_capped: bool = False) -> S
     # Per-tie capping keeps contact per tie steady; capping each pair's whole week instead
     # makes contact per tie fall whenever ties rise, which the per-tie test does not expect.
     capped = np.minimum(volume, 1.0) if pair_capped else np.minimum(volume, ties * 1.0)
-    return SeamWeeks(volume, ties, capped)
+    # one person per tie a side: the people signal sees what the ties signal sees
+    people = 2 * upper + 2 * upper.transpose(0, 2, 1) + np.eye(n) * 40
+    return SeamWeeks(volume, ties, capped, people)
 
 
 def test_steady_contact_stays_within_the_rate() -> None:

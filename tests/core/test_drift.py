@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from agent.drift import benjamini_hochberg, detect_seams
+from agent.drift import benjamini_hochberg, detect_seams, seam_weeks
 from agent.ledger import ContactTable
 from rules.model import Seams
 
@@ -105,3 +107,35 @@ def test_benjamini_hochberg() -> None:
     q = benjamini_hochberg([0.01, 0.04, 0.03, 0.5])
     assert q == pytest.approx([0.04, 0.04 * 4 / 3 * 0.75 * 4 / 3 if False else 0.0533333, 0.0533333, 0.5],
                               rel=1e-3)
+
+
+def test_people_count_each_person_once_per_department_reached() -> None:
+    # week 0: A0-B2, A0-B3, A1-B2, A0-A1 (inside A) and A0-C4; week 1: A1-B3 twice over
+    rows = [(0, 0, 2), (0, 0, 3), (0, 1, 2), (0, 0, 1), (0, 0, 4), (1, 1, 3), (1, 1, 3)]
+    week, a, b = (np.array(c, np.int32) for c in zip(*rows, strict=True))
+    table = ContactTable(0, 1, week, a, b, np.ones(len(rows), np.float32))
+    dept_of = np.array([0, 0, 1, 1, 2])
+    weeks = seam_weeks(table, dept_of, 3, cap=1.0)
+    assert weeks.ties[0, 0, 1] == 3 and weeks.people[0, 0, 1] == 4  # A0, A1, B2, B3
+    assert weeks.people[0, 0, 2] == 2 and weeks.people[0, 1, 2] == 0  # A0, C4
+    assert weeks.people[1, 0, 1] == weeks.people[1, 1, 0] == 2
+    assert np.all(np.einsum("wii->wi", weeks.people) == 0)  # inside contact is not counted
+    assert list(weeks.headcount if weeks.headcount is not None else []) == [2, 2, 1]
+
+
+def test_fewer_people_across_a_seam_is_found_on_the_people_signal() -> None:
+    """Contact kept to a few of the seam's people (projects closed, one liaison left) while
+    the contact between them holds: fewer people reach across; the people test sees it."""
+    found = 0
+    for seed in range(5):
+        table, dept_of = bursty_table(seed)
+        a_side = (dept_of[table.a] == 0) & (dept_of[table.b] == 1)
+        late = table.week >= WEEKS - 6
+        # recently only A's first three people and B's first three carry the A/B contact
+        narrowed = replace(table, a=np.where(a_side & late, table.a % 3, table.a),
+                           b=np.where(a_side & late, PER_DEPT + table.b % 3, table.b))
+        for s in detect_seams(narrowed, dept_of, DEPTS, SEAMS):
+            if s.departments == ("A", "B") and s.drifting:
+                assert s.signal == "people" and s.tests[2].change < -0.3
+                found += 1
+    assert found >= 4

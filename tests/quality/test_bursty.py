@@ -12,9 +12,10 @@ What is asserted, and why these bars:
   so do planted ones, with a precision of at least 0.9 (Benjamini-Hochberg
   at 5 % allows one false flag in about twenty; with a dozen flags in all,
   one false flag is 8 %);
-- the planted falls found: at least 3 of the 40 ramps, 2 of the 10 thinning
-  seams, and most ramps ranked among their organisation's top five. That is
-  far below issue 12's wish (recall 0.9; thinning in 6 of 10). On these
+- the planted falls found: at least 12 of the 40 ramps (14 since the people
+  signal; 3 before it), 2 of the 10 thinning seams, and 25 of the ramps
+  ranked among their organisation's top five. That is still below issue
+  12's wish (recall 0.9; thinning in 6 of 10). On these
   organisations the seams' own six-week contact moves by about 27 % (one
   standard deviation) with nothing planted — projects start and end — so an
   8-week ramp to -60 % is often no larger than what a seam does on its own;
@@ -66,9 +67,9 @@ def test_few_false_flags(score: Score) -> None:
 
 def test_planted_falls_are_found_and_ranked(score: Score) -> None:
     assert score.planted == 4 * len(SEEDS)
-    assert score.found >= 3
+    assert score.found >= 12
     assert score.thinning_found >= 2
-    assert score.ranked >= score.planted // 2
+    assert score.ranked >= 25
 
 
 def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: Path) -> None:
@@ -89,7 +90,7 @@ def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: P
     for pair in out["pairs"]:
         assert {"departments", "baseline_share", "recent_share", "change", "score", "drifting",
                 "gate", "signal", "tests", "ties", "volume"} <= set(pair)
-        assert set(pair["tests"]) == {"ties", "intensity"}
+        assert set(pair["tests"]) == {"ties", "intensity", "people"}
         same = direct[frozenset(pair["departments"])]
         assert pair["drifting"] == same.drifting and pair["gate"] == same.gate
         assert pair["tests"]["ties"]["p"] == pytest.approx(same.tests[0].p, abs=1e-3)
