@@ -1,6 +1,6 @@
 """Which seams between departments are thinning, and which personal ties lapsed.
 
-A seam is judged on two signals, each a weekly count against an exposure
+A seam is judged on three signals, each a weekly count against an exposure
 (``agent.exposure``: pooled recent weeks against the baseline rate, with
 the overdispersion estimated from the baseline alone):
 

@@ -36,7 +36,7 @@ def seams_table(seams: list[SeamResult], limit: int = 15) -> Table:
 
 
 def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
-    """Each seam's two tests: recent against what the baseline predicts, how bursty the
+    """Each seam's tests (one per signal): recent against what the baseline predicts, how bursty the
     baseline was, p and q, and which gate decided."""
     table = Table(title="Evidence: recent weeks against what the baseline predicts")
     for column in ("Departments", "Volume share", "Test", "Expected", "Seen", "Disp.", "p", "q",
