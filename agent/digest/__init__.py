@@ -16,14 +16,14 @@ import datetime as dt
 
 from agent.digest.admin import admin_view
 from agent.digest.contact import CHART_WEEKS, ContactSeries, contact_series
-from agent.digest.inputs import Calibration, DigestInput, SourceHealth
+from agent.digest.inputs import DigestInput, SourceHealth
 from agent.digest.manager import manager_view, team_of
 from agent.digest.names import Names, zone_label
 from agent.digest.person import person_view
 from agent.digest.render import render
 from connectors.base import OutgoingMessage, Person
 
-__all__ = ["CHART_WEEKS", "Calibration", "ContactSeries", "DigestInput", "SourceHealth",
+__all__ = ["CHART_WEEKS", "ContactSeries", "DigestInput", "SourceHealth",
            "admin_digest", "compose", "contact_series", "manager_digest", "person_digest",
            "team_of", "week_label"]
 

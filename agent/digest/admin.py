@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from agent.calibrate import Calibration
 from agent.digest.charts import heat, legend, sparkline
-from agent.digest.inputs import Calibration, DigestInput, SourceHealth
+from agent.digest.inputs import DigestInput, SourceHealth
 from agent.digest.names import when
 from agent.digest.outcomes import Fairness, Funnel, fairness, funnel
 from agent.drift import SeamResult

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from agent.calibrate import Calibration
 from agent.digest.contact import ContactSeries
 from agent.drift import PersonTrend, SeamResult
 from agent.store import SuggestionRecord
@@ -22,16 +23,6 @@ class SourceHealth:
     last_sync: dt.datetime | None
     problems: int = 0  # bad rows or events skipped so far
     error: str | None = None  # the last failure, if the source failed
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """How often the detector flags a seam on the org's own data with the trend removed."""
-
-    false_flag_rate: float  # share of seams flagged per placebo run
-    runs: int
-    seams: int
-    when: dt.date | None = None
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ def gather(store: Store, org: Org, rules: Rules, analysis: Analysis, excluded: M
         contact=contact(ledger, org, rules, now.date()) if ledger is not None else None,
         now=now, health=health(store, connectors) if connectors is not None else (),
         too_thin=analysis.too_thin, pause_address=pause_address, paused=dict(paused or {}),
+        calibration=analysis.calibration,
     )
 
 

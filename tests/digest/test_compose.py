@@ -71,3 +71,16 @@ def test_opted_out_people_get_no_digest(make_world: Callable[..., World]) -> Non
     world.store.add_opt_out(org.pseudonym[target])
     world.engine.run_once()
     assert all(m.to != target for m in world.sender.sent if m.key.startswith("person/"))
+
+
+def test_admin_digest_reports_the_placebo_check_on_this_organisation(
+        make_world: Callable[..., World]) -> None:
+    world = make_world(rules(), make_org(per_dept=8))
+    report = world.engine.run_once()
+    calibration = report.analysis.calibration
+    assert calibration is not None
+    admin = next(m for m in world.sender.sent if m.key.startswith("admin/"))
+    figure = f"{calibration.flags_per_run:.2f} false flags per run over {calibration.runs} runs"
+    assert figure in admin.text
+    assert admin.html is not None and f"{calibration.flags_per_run:.2f}</b> false flags" in admin.html
+    assert "Not measured yet" not in admin.text
