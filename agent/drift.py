@@ -203,22 +203,35 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
                      np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64))
 
 
+_DENSE_CELLS = 64_000_000  # weeks x people x departments: a 64 MB grid at most
+
+
 def _people(table: ContactTable, known: np.ndarray, dept_of: np.ndarray,
             shape: tuple[int, int, int]) -> np.ndarray:
     """Distinct people per week and department pair: each person counted once per week for
     every other department they were in contact with. Inside contact is left out: a small
     department's people are nearly all in touch inside every week, so that count cannot fall
     with a quiet month the way the seam's does."""
-    n_depts, n_people = shape[1], max(1, dept_of.size)
-    who = np.concatenate([table.a[known], table.b[known]]).astype(np.int64)
-    reached = np.concatenate([dept_of[table.b[known]], dept_of[table.a[known]]])
-    week = np.concatenate([table.week[known], table.week[known]]).astype(np.int64)
-    key = unique_sorted((week * n_people + who) * n_depts + reached)
+    n_weeks, n_depts, n_people = shape[0], shape[1], max(1, dept_of.size)
+    a, b = table.a[known], table.b[known]
+    da, db = dept_of[a], dept_of[b]
+    cross = da != db
+    week = table.week[known][cross].astype(np.int64) * n_people
+    a, b, da, db = a[cross], b[cross], da[cross], db[cross]
+    codes = ((week + a) * n_depts + db, (week + b) * n_depts + da)  # (week, person, reached)
+    cells = n_weeks * n_people * n_depts
+    if cells <= _DENSE_CELLS:  # marking a dense grid is several times faster than sorting
+        seen = np.zeros(cells, bool)
+        for code in codes:
+            seen[code] = True
+        key = np.flatnonzero(seen)
+    else:
+        key = unique_sorted(np.concatenate(codes))
     person = key // n_depts % n_people
-    code = (key // n_depts // n_people * n_depts + dept_of[person]) * n_depts + key % n_depts
-    reaching = np.bincount(code, minlength=shape[0] * n_depts * n_depts).astype(np.float64)
+    pair = (key // n_depts // n_people * n_depts + dept_of[person]) * n_depts + key % n_depts
+    reaching = np.bincount(pair, minlength=n_weeks * n_depts * n_depts).astype(np.float64)
     one_way = reaching.reshape(shape)  # [week, a person's department, the department reached]
-    result: np.ndarray = (one_way + one_way.transpose(0, 2, 1)) * (1 - np.eye(n_depts))
+    result: np.ndarray = one_way + one_way.transpose(0, 2, 1)
     return result
 
 
