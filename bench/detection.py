@@ -6,8 +6,10 @@
 For every seed: one organisation with 4 seams falling 60 % along an 8-week
 ramp and one "same people, fewer messages" seam, the same organisation with
 nothing planted, and a week-shuffle placebo of both. Prints recall,
-precision, false flags per null organisation, the placebo's share of tests
-with p < 0.05 and its flags per run.
+precision, how many planted ramps lie beyond the null organisations'
+p-values at all (what any calibration of these statistics could find),
+false flags per null organisation, the placebo's share of tests with
+p < 0.05 and its flags per run.
 
 Two seed ranges, kept apart on purpose: detector settings were chosen by
 looking at TUNING seeds only; SCORING seeds are the figures we report and

@@ -84,6 +84,16 @@ class Score:
     placebo_small_p: int = 0
     ranked: int = 0  # planted 60 % seams among the org's five highest scores
     missed_by: dict[str, int] = field(default_factory=dict)
+    planted_p: list[float] = field(default_factory=list)  # each ramp's smallest p of its signals
+    null_p: list[float] = field(default_factory=list)  # the same for every seam of the null orgs
+
+    def separable(self, quantile: float) -> int:
+        """Ramps whose smallest p lies beyond the null seams' ``quantile``: what a test with
+        these statistics could find at that false-alarm rate per seam, however calibrated."""
+        if not self.null_p:
+            return 0
+        cut = float(np.quantile(self.null_p, quantile))
+        return sum(p <= cut for p in self.planted_p)
 
     @property
     def recall(self) -> float:
@@ -118,6 +128,8 @@ class Score:
             f"precision {self.precision:.2f} ({self.false_flags} false flags on planted orgs); "
             f"misses stopped by {missed}; {self.ranked} of {self.planted} ranked in their "
             "org's top 5",
+            f"separable from the null: {self.separable(0.01)} of {self.planted} ramps beyond the "
+            f"null seams' 1% quantile of p, {self.separable(0.002)} beyond the 0.2% one",
             f"same people, fewer messages: flagged in {self.thinning_found} of {self.thinning}",
             f"null orgs: {self.null_flags} false flags in {self.null_orgs} "
             f"({self.null_flags_per_org:.2f} per org)",
@@ -153,6 +165,7 @@ def score_planted(score: Score, org: BurstyOrg, results: Sequence[SeamResult]) -
     score.false_flags += len(flagged - declining - thinning)
     score.thinning += len(thinning)
     score.thinning_found += len(flagged & thinning)
+    score.planted_p.extend(min(by_pair[p].p_values) for p in declining if p in by_pair)
     for pair in declining - flagged:
         gate = stopped_by(by_pair.get(pair))
         score.missed_by[gate] = score.missed_by.get(gate, 0) + 1
@@ -161,6 +174,7 @@ def score_planted(score: Score, org: BurstyOrg, results: Sequence[SeamResult]) -
 def score_null(score: Score, results: Sequence[SeamResult]) -> None:
     score.null_orgs += 1
     score.null_flags += sum(r.drifting for r in results)
+    score.null_p.extend(min(r.p_values) for r in results)
 
 
 def score_placebo(score: Score, data: Ledgered, rules: Rules, runs: int, seed: int) -> None:
