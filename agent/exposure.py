@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class ExposureTest:
     p: np.ndarray  # one-sided: the chance of a fall at least this large
     persistence: float = 1.0  # how much more a recent sum varies than independent weeks
 
-    @property
+    @cached_property  # read once per seam and signal: computed once per test
     def change(self) -> np.ndarray:
         """Relative change of the recent rate against the baseline rate (0 when unknown)."""
         with np.errstate(invalid="ignore", divide="ignore"):
