@@ -91,14 +91,14 @@ class Meeting:
     week: int
     when: dt.datetime
     minutes: int
-    organiser: str
-    attendees: tuple[str, ...]  # invitees, the organiser not repeated
+    organizer: str
+    attendees: tuple[str, ...]  # invitees, the organizer not repeated
     declined: frozenset[str] = frozenset()
     cancelled: bool = False
 
     @property
     def present(self) -> tuple[str, ...]:
-        return (self.organiser, *(a for a in self.attendees if a not in self.declined))
+        return (self.organizer, *(a for a in self.attendees if a not in self.declined))
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class BurstyOrg:
                 handle.write(json.dumps({
                     "id": e.id, "start": e.when.isoformat(),
                     "end": (e.when + dt.timedelta(minutes=e.minutes)).isoformat(),
-                    "organizer": e.organiser, "attendees": list(e.attendees),
+                    "organizer": e.organizer, "attendees": list(e.attendees),
                     "responses": responses,
                     "status": "cancelled" if e.cancelled else "confirmed"}) + "\n")
         (out / "truth.json").write_text(json.dumps(self.truth.as_json(), indent=1))
@@ -321,8 +321,8 @@ class _Generator:
         self._routine(w, here)
         self._projects(w, here)
         if w % 4 == 1:  # all-hands: everyone invited, far above the broadcast size
-            organiser = self.email[0]
-            self._meeting(w, "allhands", organiser, [e for e in self.email if e != organiser],
+            organizer = self.email[0]
+            self._meeting(w, "allhands", organizer, [e for e in self.email if e != organizer],
                           60, day=3, hour=16)
         for _ in range(3):  # announcement mail to a large list
             sender = int(rng.integers(self.n))
@@ -386,7 +386,7 @@ class _Generator:
             self._mail(week, group, self.email[sender], [self.email[r] for r in rest],
                        [EXTERNAL[int(rng.integers(len(EXTERNAL)))]] if external else None)
 
-    def _meeting(self, w: int, group: str, organiser: str, invitees: list[str], minutes: int,
+    def _meeting(self, w: int, group: str, organizer: str, invitees: list[str], minutes: int,
                  day: int | None = None, hour: int | None = None, decline: float = 0.0,
                  cancel: float = 0.0) -> None:
         rng = self.rng
@@ -394,7 +394,7 @@ class _Generator:
             return
         declined = frozenset(a for a in invitees if decline and rng.random() < decline)
         self.meetings.append(Meeting(f"e{self._next()}", group, w, self._when(w, day, hour),
-                                     minutes, organiser, tuple(invitees), declined,
+                                     minutes, organizer, tuple(invitees), declined,
                                      bool(cancel and rng.random() < cancel)))
 
     def _one_off(self, w: int, i: int, here: np.ndarray) -> None:

@@ -2,7 +2,7 @@
 
 An organisation from ``tests.quality.bursty`` goes through the real ledger
 (``LedgerFiles.add``: the counting rules) and the real detector
-(``agent.drift.detect_seams``), exactly as ``pipeline.analyse`` calls it.
+(``agent.drift.detect_seams``), exactly as ``pipeline.analyze`` calls it.
 The placebo permutes whole weeks of the analysed window in the contact
 table, so the bursts are real and any trend is gone.
 """
