@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import tempfile
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from agent.cli_common import parse_date
 from connectors.common.errors import BridgeworkError
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def simulate(data_path: str | None, demo: bool, people: int, as_of: str | None, 
                 data = Path(data_path or ".")
                 if not (data / "people.csv").is_file():
                     raise BridgeworkError(f"{data} is not a data directory: people.csv is missing")
-                org = read_org(data, _date(as_of))
+                org = read_org(data, parse_date(as_of))
         departments = sorted({p.department for p in org.people})
         for k, path in enumerate(rules_paths or (None,)):
             rules = load_rules(Path(path) if path else None, departments=departments)
@@ -151,11 +151,3 @@ def comparison_lines(runs: list[Simulation]) -> list[str]:
         lines.append(f"  {label} regained " + "; ".join(parts))
     return lines
 
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise BridgeworkError(f"--as-of: expected a date like 2026-03-02, got {value!r}") from None

@@ -186,10 +186,11 @@ class Engine:
                  now: dt.datetime) -> tuple[pipeline.Analysis, pipeline.PlaceReport]:
         analysis = keep_repairing(pipeline.analyze(self.ledger, org, rules, now.date()),
                                   self.store, rules, now)
-        history = pipeline.history_from(self.store.suggestions(), org, now.date())
+        records = self.store.suggestions()
+        history = pipeline.history_from(records, org, now.date())
         calendar = self.connectors.calendar
         busy = pipeline.with_our_holds(calendar.busy if calendar is not None else None,
-                                       self.store.suggestions(), org)
+                                       records, org)
         plans = pipeline.plan(analysis, org, rules, history, excluded, busy, now)
         return analysis, pipeline.place(plans, calendar, self.store, org, rules, now, excluded)
 

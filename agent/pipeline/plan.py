@@ -158,11 +158,11 @@ def with_our_holds(busy_lookup: BusyLookup | None, records: Iterable[SuggestionR
                 ours[email].append(span)
 
     def lookup(emails: list[str], start: dt.datetime, end: dt.datetime) -> Mapping[str, list[Busy]]:
-        found = {e: list(spans) for e, spans in (busy_lookup(emails, start, end) if busy_lookup
-                                                 else {}).items()}
+        seen = busy_lookup(emails, start, end) if busy_lookup is not None else {}
+        found = {e: list(spans) for e, spans in seen.items()}
         for email in emails:
-            found.setdefault(email, []).extend(b for b in ours.get(email, ()) if b.end > start
-                                               and b.start < end)
+            overlapping = [b for b in ours.get(email, ()) if b.end > start and b.start < end]
+            found.setdefault(email, []).extend(overlapping)
         return found
 
     return lookup
