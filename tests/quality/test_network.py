@@ -1,0 +1,169 @@
+"""The network generator (tests/quality/network.py) keeps the promises its docstring makes.
+
+Small organisations (300 people, 30 weeks) keep this fast. The detector is not
+run here: these tests check the generator itself, so that a bench built on it
+measures what it says it measures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from tests.quality.bursty import BROADCAST, BurstyOrg, Mail, Meeting, _pairs_of
+from tests.quality.network import DEPARTMENTS, default_as_of, generate
+
+PEOPLE, WEEKS = 300, 30
+SEEDS = (301, 302)  # outside the bench's tuning (101-110) and scoring (1-10) seeds
+
+Item = Mail | Meeting
+
+
+@pytest.fixture(scope="module")
+def orgs() -> dict[int, tuple[BurstyOrg, BurstyOrg]]:
+    """Each seed's planted organisation and the same one with nothing planted."""
+    return {seed: (generate(seed, people=PEOPLE, weeks=WEEKS),
+                   generate(seed, people=PEOPLE, weeks=WEEKS, plant=False)) for seed in SEEDS}
+
+
+def _department(org: BurstyOrg) -> dict[str, str]:
+    return {p.email: p.department for p in org.people}
+
+
+def _items(org: BurstyOrg) -> list[Item]:
+    return [*org.mails, *org.meetings]
+
+
+def _seam_ties(org: BurstyOrg, pair: tuple[str, str]) -> set[tuple[int, str, str]]:
+    """Distinct (week, person, person) in contact across ``pair`` under the counting rules."""
+    dept = _department(org)
+    return {(item.week, min(a, b), max(a, b)) for item in _items(org)
+            for a, b in _pairs_of(item) if {dept.get(a), dept.get(b)} == set(pair)}
+
+
+def _seam_items(org: BurstyOrg, pair: tuple[str, str]) -> Counter[int]:
+    """Messages and meeting occurrences giving contact across ``pair``, per week."""
+    dept = _department(org)
+    return Counter(item.week for item in _items(org)
+                   if any({dept.get(a), dept.get(b)} == set(pair) for a, b in _pairs_of(item)))
+
+
+def _touches(item: Item, pairs: list[tuple[str, str]], dept: dict[str, str]) -> bool:
+    return any({dept.get(a), dept.get(b)} == set(p) for a, b in _pairs_of(item) for p in pairs)
+
+
+def test_the_organisation_is_shaped_as_described(orgs: dict[int, tuple[BurstyOrg, BurstyOrg]]) -> None:
+    planted, _ = orgs[SEEDS[0]]
+    sizes = Counter(p.department for p in planted.people)
+    assert len(sizes) == len(DEPARTMENTS) == 9
+    assert max(sizes.values()) >= 3 * min(sizes.values())  # unequal on purpose
+    truth = planted.truth
+    assert len(truth.declining) == 4 and len(truth.thinning) == 1
+    assert set(truth.declining + truth.thinning) <= set(truth.eligible)
+    assert all(truth.weeks - 3 <= end <= truth.weeks - 1 for end in truth.ramp_end.values())
+    # the all-hands invites everyone and counts for nothing
+    all_hands = [e for e in planted.meetings if e.group == "allhands"]
+    assert all_hands and all(len(e.attendees) + 1 > BROADCAST and not _pairs_of(e) for e in all_hands)
+    # about a quarter of the contact each person has is across departments
+    dept = _department(planted)
+    pairs = [(dept[a], dept[b]) for m in planted.mails for a, b in _pairs_of(m)
+             if a in dept and b in dept]
+    cross = sum(x != y for x, y in pairs) / len(pairs)
+    assert 0.15 <= cross <= 0.4
+
+
+def test_as_of_walks_through_the_year() -> None:
+    weeks = {default_as_of(seed).isocalendar()[1] for seed in range(201, 211)}
+    assert len(weeks) == 10
+    assert all(default_as_of(seed).weekday() == 0 for seed in range(20))
+
+
+def test_planting_changes_only_the_planted_seams(orgs: dict[int, tuple[BurstyOrg, BurstyOrg]]) -> None:
+    """The unplanted organisation is the same one, message for message, and planting
+    only takes people out of items across its seams (no item is invented)."""
+    for planted, null in orgs.values():
+        assert planted.people == null.people
+        assert null.truth.declining == null.truth.thinning == []
+        seams = planted.truth.declining + planted.truth.thinning
+        dept = _department(null)
+        after = {m.id: m for m in _items(planted)}
+        changed = 0
+        for item in _items(null):
+            if item.id not in after or after[item.id] != item:
+                assert _touches(item, seams, dept), item
+                changed += 1
+        assert changed > 0
+        before = {m.id for m in _items(null)}
+        assert set(after) <= before
+
+
+def test_declining_seams_fall_as_planted(orgs: dict[int, tuple[BurstyOrg, BurstyOrg]]) -> None:
+    """Before its ramp a seam is untouched; at its full drop (60 %) about that share of the
+    items across it lose the far side, and its distinct ties fall, by less (a tie with
+    several items that week survives if one of them does)."""
+    items_then = items_before = ties_then = ties_before = 0
+    for planted, null in orgs.values():
+        for pair in planted.truth.declining:
+            end = planted.truth.ramp_end[" / ".join(pair)]
+            start = end - 8
+            p_items, n_items = _seam_items(planted, pair), _seam_items(null, pair)
+            assert all(p_items[w] == n_items[w] for w in range(start + 1))
+            full = range(end, planted.truth.weeks)
+            items_then += sum(p_items[w] for w in full)
+            items_before += sum(n_items[w] for w in full)
+            p_ties = Counter(w for w, _, _ in _seam_ties(planted, pair))
+            n_ties = Counter(w for w, _, _ in _seam_ties(null, pair))
+            ties_then += sum(p_ties[w] for w in full)
+            ties_before += sum(n_ties[w] for w in full)
+    assert 0.28 <= items_then / items_before <= 0.52
+    assert items_then / items_before <= ties_then / ties_before <= 0.75
+
+
+def test_thinning_keeps_the_ties_but_not_the_messages(
+        orgs: dict[int, tuple[BurstyOrg, BurstyOrg]]) -> None:
+    messages_then = messages_before = 0
+    for planted, null in orgs.values():
+        for pair in planted.truth.thinning:
+            assert _seam_ties(planted, pair) == _seam_ties(null, pair)
+            end = planted.truth.ramp_end[" / ".join(pair)]
+            full = range(end, planted.truth.weeks)
+            p_items, n_items = _seam_items(planted, pair), _seam_items(null, pair)
+            messages_then += sum(p_items[w] for w in full)
+            messages_before += sum(n_items[w] for w in full)
+    assert messages_then <= 0.85 * messages_before
+
+
+def test_a_few_threads_carry_most_mail(orgs: dict[int, tuple[BurstyOrg, BurstyOrg]]) -> None:
+    _, null = orgs[SEEDS[0]]
+    lengths = np.sort(np.array(list(Counter(m.group for m in null.mails
+                                            if m.group.startswith("t")).values())))[::-1]
+    assert lengths[: lengths.size // 10].sum() > 0.5 * lengths.sum()
+    spans: Counter[int] = Counter()
+    weeks: dict[str, set[int]] = {}
+    for m in null.mails:
+        weeks.setdefault(m.group, set()).add(m.week)
+    spans.update(max(w) - min(w) + 1 for w in weeks.values())
+    assert set(spans) <= {1, 2, 3} and spans[2] + spans[3] > 0
+
+
+def test_holidays_lower_the_weekly_volume() -> None:
+    """A window spanning a year end: its two deepest weeks are well below a usual week."""
+    org = generate(303, people=PEOPLE, weeks=WEEKS, plant=False, as_of=dt.date(2025, 3, 3))
+    starts = [org.truth.as_of - dt.timedelta(weeks=org.truth.weeks - w)
+              for w in range(org.truth.weeks)]
+    count = Counter(m.week for m in org.mails if len(m.recipients) <= BROADCAST)
+    volume = np.array([count[w] for w in range(org.truth.weeks)], float)
+    year_end = [w for w, d in enumerate(starts) if d.isocalendar()[1] in (52, 1)]
+    assert len(year_end) == 2
+    assert volume[year_end].max() < 0.65 * np.median(volume)
+    spring = [w for w, d in enumerate(starts) if d.isocalendar()[1] == 15]
+    assert not spring or volume[spring[0]] < np.median(volume)
+
+
+def test_the_same_arguments_give_the_same_organisation() -> None:
+    first, again = generate(311, people=150, weeks=20), generate(311, people=150, weeks=20)
+    assert first.mails == again.mails and first.meetings == again.meetings
+    assert first.truth == again.truth
