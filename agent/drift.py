@@ -1,6 +1,6 @@
 """Which seams between departments are thinning, and which personal ties lapsed.
 
-A seam is judged on three signals, each a weekly count against an exposure
+A seam is judged on four signals, each a weekly count against an exposure
 (``agent.exposure``: pooled recent weeks against the baseline rate, with
 the overdispersion estimated from the baseline alone):
 
@@ -19,10 +19,16 @@ the overdispersion estimated from the baseline alone):
   people a side is 49 ties but 14 people, so one project's start or end
   moves this count less than the ties, while a seam whose threads and
   meetings lose one side loses people as well as ties.
+- **contact**: the seam's contact, each pair's week capped at
+  ``seams.intensity_cap``, against what the seam's own people did elsewhere
+  that week at their baseline share (``agent.carriers``): one carrier's
+  leave or a busy quarter inside a department lowers the expectation, not
+  the verdict. Distinct ties saturate (a pair with three messages a week
+  keeps its tie when it loses two), so this signal sees more of a fall.
 
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
-discovery rate over every test made (all three signals of every judged seam).
+discovery rate over every test made (all four signals of every judged seam).
 Seams whose baseline contact is below ``min_volume`` are not judged.
 
 (Earlier versions tested weekly shares of summed weight with Welch's t,
@@ -43,6 +49,7 @@ from typing import Protocol
 import numpy as np
 
 from agent.arrays import contained_in, unique_sorted
+from agent.carriers import Carriers, carried_contact, carriers
 from agent.exposure import ExposureTest, benjamini_hochberg, exposure_test
 from agent.ledger import ContactTable
 from rules.model import Seams, Signals
@@ -53,8 +60,8 @@ __all__ = [
     "windows_for",
 ]
 
-TIES, INTENSITY, PEOPLE = "ties", "intensity", "people"
-SIGNALS = (TIES, INTENSITY, PEOPLE)  # the order of SeamResult.tests
+TIES, INTENSITY, PEOPLE, CONTACT = "ties", "intensity", "people", "contact"
+SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT)  # the order of SeamResult.tests
 
 
 class _Weeks(Protocol):
@@ -176,6 +183,7 @@ class SeamWeeks:
     capped: np.ndarray
     people: np.ndarray
     headcount: np.ndarray | None = None
+    carriers: Carriers | None = None  # per person, for the contact signal (none: not tested)
 
     @property
     def n_weeks(self) -> int:
@@ -184,7 +192,8 @@ class SeamWeeks:
     def reordered(self, order: np.ndarray) -> SeamWeeks:
         """The same weeks in another order (the week-shuffle placebo)."""
         return SeamWeeks(self.volume[order], self.ties[order], self.capped[order],
-                         self.people[order], self.headcount)
+                         self.people[order], self.headcount,
+                         None if self.carriers is None else self.carriers.reordered(order))
 
 
 def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
@@ -200,7 +209,8 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
     return SeamWeeks(_symmetric(code, weight, shape), _symmetric(code, None, shape),
                      _symmetric(code, np.minimum(weight, cap), shape),
                      _people(table, known, dept_of, shape),
-                     np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64))
+                     np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64),
+                     carriers(table, dept_of, n_depts, cap))
 
 
 _DENSE_CELLS = 64_000_000  # weeks x people x departments: a 64 MB grid at most
@@ -258,7 +268,7 @@ class _Group:
 class _Judged:
     d1: int
     d2: int
-    tests: tuple[ExposureTest, ...]  # one per SIGNALS, in that order (one column each)
+    tests: tuple[tuple[str, ExposureTest], ...]  # (signal, test) in the order of SIGNALS
     column: int
     volume: tuple[float, float, float, float]  # baseline, recent, baseline share, recent share
     ties: tuple[float, float]  # per week, baseline and recent
@@ -298,10 +308,8 @@ def detect(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
     judged: list[_Judged] = []
     for group in groups.values():
         judged.extend(_test_group(weeks, group, departments, seams, too_thin))
-    q = benjamini_hochberg([float(t.p[j.column]) for j in judged for t in j.tests])
-    n = len(SIGNALS)
-    results = [_judge(j, tuple(q[n * k:n * k + n]), departments, seams)
-               for k, j in enumerate(judged)]
+    q = iter(benjamini_hochberg([float(t.p[j.column]) for j in judged for _, t in j.tests]))
+    results = [_judge(j, tuple(next(q) for _ in j.tests), departments, seams) for j in judged]
     results.sort(key=lambda r: (not r.drifting, -r.score))
     return results
 
@@ -329,11 +337,16 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
     bound = None if weeks.headcount is None else (weeks.headcount[d1] + weeks.headcount[d2])[keep]
     people_test = exposure_test(people[:, keep], _exposure(weeks.people, d1, d2)[:, keep],
                                 w.baseline, w.recent, bound)
+    tests: tuple[tuple[str, ExposureTest], ...] = (
+        (TIES, tie_test), (INTENSITY, intensity_test), (PEOPLE, people_test))
+    if weeks.carriers is not None:
+        observed, expected = carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])
+        tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent)),)
     volume_test = exposure_test(volume[:, keep], volume_exposure[:, keep], w.baseline, w.recent)
     n_b = max(1, w.baseline.stop - w.baseline.start)
     n_r = max(1, w.recent.stop - w.recent.start)
     return [
-        _Judged(group.d1[k], group.d2[k], (tie_test, intensity_test, people_test), column,
+        _Judged(group.d1[k], group.d2[k], tests, column,
                 (float(baseline_volume[k]), float(volume_test.observed[column]),
                  float(volume_test.baseline_rate[column]), float(volume_test.recent_rate[column])),
                 (float(ties[w.baseline, k].sum() / n_b), float(ties[w.recent, k].sum() / n_r)))
@@ -359,7 +372,7 @@ def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: 
     a, b = departments[j.d1], departments[j.d2]
     drop, fdr = seams.drop_for(a, b), seams.false_discovery_rate
     signals = tuple(_signal(name, test, j.column, qv)
-                    for name, test, qv in zip(SIGNALS, j.tests, q, strict=True))
+                    for (name, test), qv in zip(j.tests, q, strict=True))
     ties = signals[0]
     big = [s for s in signals if s.change <= -drop]
     flagged = [s for s in big if s.q <= fdr]
@@ -397,6 +410,8 @@ def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTe
     fall = {TIES: f"share fell {-head.change:.0%}",
             PEOPLE: f"people in contact fell {-head.change:.0%} (ties {ties.change:+.0%})",
             INTENSITY: f"contact per tie fell {-head.change:.0%} (ties {ties.change:+.0%})",
+            CONTACT: f"contact fell {-head.change:.0%} against its people's contact elsewhere "
+                     f"(ties {ties.change:+.0%})",
             }[head.signal]
     if gate == "flagged":
         return f"{fall} (threshold {drop:.0%}), significant (q={head.q:.3f} ≤ {fdr})"
