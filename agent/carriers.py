@@ -29,30 +29,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.arrays import unique_sorted
 from agent.ledger import ContactTable
 
 
 @dataclass(frozen=True)
 class Carriers:
-    """Each person's capped contact per week: in all (``total``, ``[week, person]``) and
-    towards each department (rows of ``week``, ``person``, ``reached``, ``weight``, one per
-    person, week and department reached), with each person's department (``dept_of``)."""
+    """Capped contact per week along each *link*, a person and another department they
+    reached at some point: with that department (``contact``, ``[week, link]``) and with
+    everyone else (``away``, the same shape). Links are sorted by the pair of departments they
+    run along, the person's department times ``n_depts`` plus the one reached; ``starts``
+    holds where each such pair's links begin and ``pairs`` which pair that is; ``seen`` is
+    ``contact`` summed per pair (``[week, pair]``)."""
 
-    total: np.ndarray
-    week: np.ndarray
-    person: np.ndarray
-    reached: np.ndarray
-    weight: np.ndarray
-    dept_of: np.ndarray
+    contact: np.ndarray
+    away: np.ndarray
+    seen: np.ndarray
+    starts: np.ndarray
+    pairs: np.ndarray
     n_depts: int
 
     def reordered(self, order: np.ndarray) -> Carriers:
         """The same contact with week ``order[k]`` moved to position ``k``."""
-        position = np.empty_like(order)
-        position[order] = np.arange(order.size, dtype=order.dtype)
-        return Carriers(self.total[order], position[self.week], self.person, self.reached,
-                        self.weight, self.dept_of, self.n_depts)
+        return Carriers(self.contact[order], self.away[order], self.seen[order], self.starts,
+                        self.pairs, self.n_depts)
 
 
 def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> Carriers:
@@ -67,39 +66,43 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float)
     weight = np.tile(np.minimum(table.weight[known].astype(np.float64), cap), 2)
     total = np.bincount(week * n_people + person, weights=weight,
                         minlength=n_weeks * n_people).reshape(n_weeks, n_people)
-    code = (week * n_people + person) * n_depts + reached
-    keys = unique_sorted(code)
-    summed = np.bincount(np.searchsorted(keys, code), weights=weight, minlength=keys.size)
-    return Carriers(total, (keys // n_depts // n_people).astype(np.int32),
-                    (keys // n_depts % n_people).astype(np.int32),
-                    (keys % n_depts).astype(np.int16), summed, dept_of, n_depts)
+    # only links to another department: contact inside one's own is never a seam
+    across = reached != dept_of[person]
+    week, person, reached, weight = week[across], person[across], reached[across], weight[across]
+    code = person * n_depts + reached
+    present = np.zeros(n_people * n_depts, bool)  # a mark per possible link: no sort needed
+    present[code] = True
+    links = np.flatnonzero(present)
+    pair = dept_of[links // n_depts] * n_depts + links % n_depts
+    by_pair = np.argsort(pair, kind="stable")
+    links, pair = links[by_pair], pair[by_pair]
+    index = np.zeros(n_people * n_depts, np.int64)
+    index[links] = np.arange(links.size)
+    contact = np.bincount(week * links.size + index[code], weights=weight,
+                          minlength=n_weeks * links.size).reshape(n_weeks, links.size)
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if links.size else links
+    seen = np.add.reduceat(contact, starts, axis=1) if links.size else np.zeros((n_weeks, 0))
+    return Carriers(contact, total[:, links // n_depts] - contact, seen, starts, pair[starts],
+                    n_depts)
 
 
 def carried_contact(c: Carriers, baseline: slice, d1: np.ndarray,
                     d2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each seam's contact per week and what its people's contact elsewhere predicts
     (arrays ``[week, seam]`` for the department pairs ``d1[k], d2[k]``)."""
-    n, n_weeks, n_people = c.n_depts, c.total.shape[0], c.total.shape[1]
-    in_baseline = (c.week >= baseline.start) & (c.week < baseline.stop)
-    towards = np.bincount(c.person[in_baseline] * n + c.reached[in_baseline],
-                          weights=c.weight[in_baseline], minlength=n_people * n).reshape(n_people, n)
-    elsewhere = c.total[baseline].sum(axis=0)[:, None] - towards
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(elsewhere > 1e-12, towards / np.where(elsewhere > 1e-12, elsewhere, 1.0), 0.0)
-    own = c.dept_of[:n_people] if c.dept_of.size >= n_people else np.full(n_people, -1)
-    # everything a department's people did, at their shares: [week, their department, towards]
-    predicted = np.zeros((n_weeks, n, n))
-    for d in range(n):
-        members = np.flatnonzero(own == d)
-        if members.size:
-            predicted[:, d, :] = c.total[:, members] @ share[members]
-    # less what they did with that department itself, at the same shares (it is not elsewhere)
-    row_dept = own[c.person]
-    cell = (c.week.astype(np.int64) * n + row_dept) * n + c.reached
-    seen = np.bincount(cell, weights=c.weight, minlength=n_weeks * n * n).reshape(n_weeks, n, n)
-    itself = np.bincount(cell, weights=c.weight * share[c.person, c.reached],
-                         minlength=n_weeks * n * n).reshape(n_weeks, n, n)
-    expected = predicted - itself
-    observed = seen[:, d1, d2] + seen[:, d2, d1]
-    exposure = np.maximum(expected[:, d1, d2] + expected[:, d2, d1], 0.0)
+    n, n_weeks = c.n_depts, c.contact.shape[0]
+    seen = np.zeros((n_weeks, n * n))
+    expected = np.zeros((n_weeks, n * n))
+    if c.starts.size:
+        towards = c.contact[baseline].sum(axis=0)
+        elsewhere = c.away[baseline].sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(elsewhere > 1e-12, towards / np.where(elsewhere > 1e-12, elsewhere, 1.0),
+                             0.0)
+        seen[:, c.pairs] = c.seen
+        # each link's week elsewhere, at the link's baseline share
+        expected[:, c.pairs] = np.add.reduceat(c.away * share, c.starts, axis=1)
+    seen3, expected3 = seen.reshape(n_weeks, n, n), expected.reshape(n_weeks, n, n)
+    observed = seen3[:, d1, d2] + seen3[:, d2, d1]
+    exposure = np.maximum(expected3[:, d1, d2] + expected3[:, d2, d1], 0.0)
     return observed, exposure

@@ -1,6 +1,6 @@
 """Scoring the seam detector on bursty organisations: the shared part of the tests and bench.
 
-An organisation from ``tests.quality.bursty`` goes through the real ledger
+An organisation from ``tests.quality.bursty`` or ``tests.quality.network`` goes through the real ledger
 (``LedgerFiles.add``: the counting rules) and the real detector
 (``agent.drift.detect_seams``), exactly as ``pipeline.analyze`` calls it.
 The placebo permutes whole weeks of the analysed window in the contact
@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,7 +22,12 @@ from agent.drift import SeamResult, detect_seams
 from agent.ledger import ContactTable, LedgerFiles, read_table, week_of
 from agent.pseudonym import Pseudonymiser
 from rules.model import Rules
-from tests.quality.bursty import BurstyOrg, generate
+from tests.quality import bursty, network
+from tests.quality.bursty import BurstyOrg
+
+# the generators scored: written apart, from two pictures of where a seam's noise comes from
+GENERATORS: dict[str, Callable[..., BurstyOrg]] = {"bursty": bursty.generate,
+                                                   "network": network.generate}
 
 KEY = b"bursty-scoring-key-0123456789abc"
 
@@ -199,8 +204,9 @@ class SeedRun:
 
 
 def score_seed(score: Score, seed: int, rules: Rules, *, people: int, weeks: int, placebo: int,
-               drop: float = 0.6, ramp_weeks: int = 8) -> SeedRun:
+               drop: float = 0.6, ramp_weeks: int = 8, generator: str = "bursty") -> SeedRun:
     """Score one seed: its planted organisation, the same one unplanted, placebos of both."""
+    generate = GENERATORS[generator]
     t0 = time.perf_counter()
     planted = generate(seed, people=people, weeks=weeks, drop=drop, ramp_weeks=ramp_weeks)
     null = generate(seed, people=people, weeks=weeks, plant=False)
