@@ -275,7 +275,7 @@ class Seams(Strict):
     )
     intensity_cap: float = Field(
         1.0, gt=0, description="most contact one pair of people adds to a seam's "
-        "contact-per-tie signal in a week (meeting-hour equivalents)"
+        "contact-per-tie and contact signals in a week (meeting-hour equivalents)"
     )
     pairs: list[SeamRule] = Field(default_factory=list, description="named pairs with own limits")
     ignore_pairs: list[DepartmentPair] = Field(
