@@ -1,26 +1,26 @@
-"""Detection on bursty organisations (tests/quality/bursty.py): calibrated, and what it finds.
+"""Detection on the bench's two generators (tests/quality/bursty.py, tests/quality/network.py):
+calibrated, and what it finds.
 
 Smaller organisations than the bench's (500 people, 34 weeks) keep this fast;
-``python bench/detection.py`` prints the full-size figures. The seeds are the
-bench's SCORING seeds: nothing was tuned on them.
+``python bench/detection.py --generator bursty|network`` prints the full-size
+figures. The seeds are the bench's SCORING seeds: nothing was tuned on them.
 
 What is asserted, and why these bars:
 
 - the week-shuffle placebo's p-values are calibrated (p < 0.05 in 3-7 % of
   tests) and it flags at most 0.2 seams per run;
 - organisations with nothing planted get at most 0.2 false flags each, and
-  so do planted ones, with a precision of at least 0.9 (Benjamini-Hochberg
-  at 5 % allows one false flag in about twenty; with a dozen flags in all,
-  one false flag is 8 %);
-- the planted falls found: at least 12 of the 40 ramps (14 since the people
-  signal; 3 before it), 2 of the 10 thinning seams, and 25 of the ramps
-  ranked among their organisation's top five. That is still below issue
-  12's wish (recall 0.9; thinning in 6 of 10). On these
-  organisations the seams' own six-week contact moves by about 27 % (one
-  standard deviation) with nothing planted — projects start and end — so an
-  8-week ramp to -60 % is often no larger than what a seam does on its own;
-  a test that flags it anyway flags the null organisations too (the bench
-  shows both sides).
+  so do planted ones, with a precision of at least 0.9 on bursty and 0.85
+  on network (Benjamini-Hochberg at 5 % allows one false flag in about
+  twenty; with eighteen flags in all, two false flags are 11 %);
+- the planted falls found, per generator (``FOUND``): the figures measured
+  when the contact signal landed, less a margin of about two seams, so that
+  a change which loses seams fails here. They are still below issue 12's
+  wish (recall 0.9; thinning in 6 of 10): on these organisations a seam's own
+  six-week contact moves by a fifth to a third with nothing planted
+  (projects start and end, people take leave), so an 8-week ramp to -60 %
+  is often no larger than what a seam does on its own; a test that flags it
+  anyway flags the null organisations too (the bench shows both sides).
 """
 
 from __future__ import annotations
@@ -34,42 +34,52 @@ from click.testing import CliRunner
 from agent.cli import main
 from rules.model import Rules
 from tests.quality.bursty import generate
-from tests.quality.scoring import Score, detect, ledgered, score_seed
+from tests.quality.scoring import GENERATORS, Score, detect, ledgered, score_seed
 
 SEEDS = range(1, 11)  # bench/detection.py SCORING_SEEDS: never tuned on
 SIZE = {"people": 500, "weeks": 34}
+# least ramps found (of 40), thinning seams found (of 10), ramps in their org's top five;
+# measured when the contact signal landed: bursty 16, 2, 28; network 16, 0, 32
+FOUND = {"bursty": (14, 1, 25), "network": (14, 0, 29)}
+# least precision: network's 500-person organisations gave 16 ramps and 2 false flags (0.89)
+PRECISION = {"bursty": 0.9, "network": 0.85}
 
 
-@pytest.fixture(scope="module")
-def score() -> Score:
+@pytest.fixture(scope="module", params=sorted(GENERATORS))
+def score(request: pytest.FixtureRequest) -> tuple[str, Score]:
+    generator = str(request.param)
     rules = Rules()
     result = Score()
     for seed in SEEDS:
-        score_seed(result, seed, rules, placebo=3, **SIZE)
-    print(f"\nbursty organisations, {len(SEEDS)} seeds, {SIZE['people']} people:")
+        score_seed(result, seed, rules, placebo=3, generator=generator, **SIZE)
+    print(f"\n{generator} organisations, {len(SEEDS)} seeds, {SIZE['people']} people:")
     for line in result.lines():
         print("  " + line)
-    return result
+    return generator, result
 
 
-def test_placebo_is_calibrated(score: Score) -> None:
-    assert score.placebo_runs == 2 * 3 * len(SEEDS)
-    assert 0.03 <= score.placebo_small_p_share <= 0.07
-    assert score.placebo_flags_per_run <= 0.2
+def test_placebo_is_calibrated(score: tuple[str, Score]) -> None:
+    _, s = score
+    assert s.placebo_runs == 2 * 3 * len(SEEDS)
+    assert 0.03 <= s.placebo_small_p_share <= 0.07
+    assert s.placebo_flags_per_run <= 0.2
 
 
-def test_few_false_flags(score: Score) -> None:
-    assert score.null_orgs == len(SEEDS)
-    assert score.null_flags_per_org <= 0.2
-    assert score.false_flags_per_org <= 0.2
-    assert score.precision >= 0.9
+def test_few_false_flags(score: tuple[str, Score]) -> None:
+    generator, s = score
+    assert s.null_orgs == len(SEEDS)
+    assert s.null_flags_per_org <= 0.2
+    assert s.false_flags_per_org <= 0.2
+    assert s.precision >= PRECISION[generator]
 
 
-def test_planted_falls_are_found_and_ranked(score: Score) -> None:
-    assert score.planted == 4 * len(SEEDS)
-    assert score.found >= 12
-    assert score.thinning_found >= 2
-    assert score.ranked >= 25
+def test_planted_falls_are_found_and_ranked(score: tuple[str, Score]) -> None:
+    generator, s = score
+    ramps, thinning, ranked = FOUND[generator]
+    assert s.planted == 4 * len(SEEDS)
+    assert s.found >= ramps
+    assert s.thinning_found >= thinning
+    assert s.ranked >= ranked
 
 
 def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: Path) -> None:
