@@ -25,7 +25,7 @@ from both ends, once for each person.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,7 +39,8 @@ class Carriers:
     everyone else (``away``, the same shape). Links are sorted by the pair of departments they
     run along, the person's department times ``n_depts`` plus the one reached; ``starts``
     holds where each such pair's links begin and ``pairs`` which pair that is; ``seen`` is
-    ``contact`` summed per pair (``[week, pair]``)."""
+    ``contact`` summed per pair (``[week, pair]``). ``order`` says which stored week sits at
+    each position (the week-shuffle placebo moves positions, not the arrays)."""
 
     contact: np.ndarray
     away: np.ndarray
@@ -47,11 +48,12 @@ class Carriers:
     starts: np.ndarray
     pairs: np.ndarray
     n_depts: int
+    order: np.ndarray | None = None
 
     def reordered(self, order: np.ndarray) -> Carriers:
-        """The same contact with week ``order[k]`` moved to position ``k``."""
-        return Carriers(self.contact[order], self.away[order], self.seen[order], self.starts,
-                        self.pairs, self.n_depts)
+        """The same contact with the week at position ``order[k]`` moved to position ``k``."""
+        moved = order if self.order is None else self.order[order]
+        return replace(self, order=np.asarray(moved))
 
 
 def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> Carriers:
@@ -60,30 +62,38 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float)
     da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
     db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
     known = (da >= 0) & (db >= 0) & (table.weight > 0)
-    week = np.tile(table.week[known].astype(np.int64), 2)
-    person = np.concatenate([table.a[known], table.b[known]]).astype(np.int64)
-    reached = np.concatenate([db[known], da[known]]).astype(np.int64)
-    weight = np.tile(np.minimum(table.weight[known].astype(np.float64), cap), 2)
-    total = np.bincount(week * n_people + person, weights=weight,
-                        minlength=n_weeks * n_people).reshape(n_weeks, n_people)
+    week = table.week[known].astype(np.int64)
+    a, b = table.a[known].astype(np.int64), table.b[known].astype(np.int64)
+    da, db = da[known], db[known]
+    weight = np.minimum(table.weight[known].astype(np.float64), cap)
+    cells = n_weeks * n_people
+    total = (np.bincount(week * n_people + a, weights=weight, minlength=cells)
+             + np.bincount(week * n_people + b, weights=weight, minlength=cells))
+    total = total.reshape(n_weeks, n_people)
     # only links to another department: contact inside one's own is never a seam
-    across = reached != dept_of[person]
-    week, person, reached, weight = week[across], person[across], reached[across], weight[across]
-    code = person * n_depts + reached
+    across = da != db
+    week, weight = week[across], weight[across]
+    ends = (a[across] * n_depts + db[across], b[across] * n_depts + da[across])  # person, reached
     present = np.zeros(n_people * n_depts, bool)  # a mark per possible link: no sort needed
-    present[code] = True
+    for code in ends:
+        present[code] = True
     links = np.flatnonzero(present)
     pair = dept_of[links // n_depts] * n_depts + links % n_depts
     by_pair = np.argsort(pair, kind="stable")
     links, pair = links[by_pair], pair[by_pair]
     index = np.zeros(n_people * n_depts, np.int64)
     index[links] = np.arange(links.size)
-    contact = np.bincount(week * links.size + index[code], weights=weight,
-                          minlength=n_weeks * links.size).reshape(n_weeks, links.size)
+    contact = np.zeros(n_weeks * links.size)
+    for code in ends:
+        contact += np.bincount(week * links.size + index[code], weights=weight,
+                               minlength=n_weeks * links.size)
+    contact = contact.reshape(n_weeks, links.size)
     starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if links.size else links
     seen = np.add.reduceat(contact, starts, axis=1) if links.size else np.zeros((n_weeks, 0))
-    return Carriers(contact, total[:, links // n_depts] - contact, seen, starts, pair[starts],
-                    n_depts)
+    away = total[:, links // n_depts] - contact
+    # single precision halves what every placebo run reads; sums stay far within its range
+    return Carriers(contact.astype(np.float32), away.astype(np.float32), seen, starts,
+                    pair[starts], n_depts)
 
 
 def carried_contact(c: Carriers, baseline: slice, d1: np.ndarray,
@@ -91,17 +101,21 @@ def carried_contact(c: Carriers, baseline: slice, d1: np.ndarray,
     """Each seam's contact per week and what its people's contact elsewhere predicts
     (arrays ``[week, seam]`` for the department pairs ``d1[k], d2[k]``)."""
     n, n_weeks = c.n_depts, c.contact.shape[0]
+    order = np.arange(n_weeks) if c.order is None else c.order
     seen = np.zeros((n_weeks, n * n))
     expected = np.zeros((n_weeks, n * n))
     if c.starts.size:
-        towards = c.contact[baseline].sum(axis=0)
-        elsewhere = c.away[baseline].sum(axis=0)
+        in_baseline = np.zeros(n_weeks, np.float32)
+        in_baseline[order[baseline]] = 1.0
+        towards = (in_baseline @ c.contact).astype(np.float64)
+        elsewhere = (in_baseline @ c.away).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(elsewhere > 1e-12, towards / np.where(elsewhere > 1e-12, elsewhere, 1.0),
+            share = np.where(elsewhere > 1e-9, towards / np.where(elsewhere > 1e-9, elsewhere, 1.0),
                              0.0)
-        seen[:, c.pairs] = c.seen
+        seen[:, c.pairs] = c.seen[order]
         # each link's week elsewhere, at the link's baseline share
-        expected[:, c.pairs] = np.add.reduceat(c.away * share, c.starts, axis=1)
+        predicted = np.add.reduceat(c.away * share.astype(np.float32), c.starts, axis=1)
+        expected[:, c.pairs] = predicted[order]
     seen3, expected3 = seen.reshape(n_weeks, n, n), expected.reshape(n_weeks, n, n)
     observed = seen3[:, d1, d2] + seen3[:, d2, d1]
     exposure = np.maximum(expected3[:, d1, d2] + expected3[:, d2, d1], 0.0)
