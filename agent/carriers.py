@@ -68,8 +68,8 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float)
     weight = np.minimum(table.weight[known].astype(np.float64), cap)
     cells = n_weeks * n_people
     total = (np.bincount(week * n_people + a, weights=weight, minlength=cells)
-             + np.bincount(week * n_people + b, weights=weight, minlength=cells))
-    total = total.reshape(n_weeks, n_people)
+             + np.bincount(week * n_people + b, weights=weight, minlength=cells)
+             ).reshape(n_weeks, n_people)
     # only links to another department: contact inside one's own is never a seam
     across = da != db
     week, weight = week[across], weight[across]
@@ -83,11 +83,11 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float)
     links, pair = links[by_pair], pair[by_pair]
     index = np.zeros(n_people * n_depts, np.int64)
     index[links] = np.arange(links.size)
-    contact = np.zeros(n_weeks * links.size)
+    flat = np.zeros(n_weeks * links.size)
     for code in ends:
-        contact += np.bincount(week * links.size + index[code], weights=weight,
-                               minlength=n_weeks * links.size)
-    contact = contact.reshape(n_weeks, links.size)
+        flat += np.bincount(week * links.size + index[code], weights=weight,
+                            minlength=n_weeks * links.size)
+    contact = flat.reshape(n_weeks, links.size)
     starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if links.size else links
     seen = np.add.reduceat(contact, starts, axis=1) if links.size else np.zeros((n_weeks, 0))
     away = total[:, links // n_depts] - contact
