@@ -180,6 +180,15 @@ def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = Tr
     return plan.apply()
 
 
+def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
+                  thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
+                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+    """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
+    base = _Generator(seed, people, weeks, as_of or default_as_of(seed)).run()
+    return (_Planting(base, seed, declining, thinning, drop, thin, ramp_weeks).apply(),
+            _Planting(base, seed, 0, 0, drop, thin, ramp_weeks).apply())
+
+
 # --------------------------------------------------------------------------- generation
 
 

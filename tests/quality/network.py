@@ -109,6 +109,15 @@ def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = Tr
                   ramp_weeks).apply()
 
 
+def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
+                  thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
+                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+    """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
+    world = _Organisation(seed, people, weeks, as_of or default_as_of(seed)).build()
+    return (_Plant(world, seed, declining, thinning, drop, thin, ramp_weeks).apply(),
+            _Plant(world, seed, 0, 0, drop, thin, ramp_weeks).apply())
+
+
 # --------------------------------------------------------------------------- the organisation
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from types import ModuleType
 
 import numpy as np
 import pytest
 
+from tests.quality import bursty as bursty_module
+from tests.quality import network as network_module
 from tests.quality.bursty import BROADCAST, BurstyOrg, Mail, Meeting, _pairs_of
 from tests.quality.network import DEPARTMENTS, default_as_of, generate
 
@@ -167,3 +170,14 @@ def test_the_same_arguments_give_the_same_organisation() -> None:
     first, again = generate(311, people=150, weeks=20), generate(311, people=150, weeks=20)
     assert first.mails == again.mails and first.meetings == again.meetings
     assert first.truth == again.truth
+
+
+@pytest.mark.parametrize("module", [bursty_module, network_module], ids=["bursty", "network"])
+def test_generate_both_is_generate_planted_and_unplanted(module: ModuleType) -> None:
+    planted, null = module.generate_both(305, people=150, weeks=24)
+    again = module.generate(305, people=150, weeks=24)
+    unplanted = module.generate(305, people=150, weeks=24, plant=False)
+    assert (planted.mails, planted.meetings, planted.truth) == (again.mails, again.meetings, again.truth)
+    assert (null.mails, null.meetings, null.truth) == (unplanted.mails, unplanted.meetings,
+                                                       unplanted.truth)
+    assert planted.truth.declining and not null.truth.declining
