@@ -1,4 +1,4 @@
-"""Detection quality on bursty organisations (tests/quality/bursty.py), over a seed range.
+"""Detection quality on synthetic bursty organisations, over a seed range.
 
     python bench/detection.py [--generator bursty|network] [--seeds scoring|tuning|FIRST-LAST]
                               [--people 1000] [--weeks 40] [--placebo 4] [--rules FILE]
@@ -6,8 +6,9 @@
 Two generators, written apart: ``bursty`` (tests/quality/bursty.py: a seam's
 noise comes mostly from multi-week cross-department projects) and
 ``network`` (tests/quality/network.py: stable personal networks, lognormal
-threads, project series, leave). For every seed: one organisation with 4 seams falling 60 % along an 8-week
-ramp and one "same people, fewer messages" seam, the same organisation with
+threads, project series, leave). For every seed: one organisation with 4
+seams falling 60 % along an 8-week ramp and one "same people, fewer
+messages" seam, the same organisation with
 nothing planted, and a week-shuffle placebo of both. Prints recall,
 precision, how many planted ramps lie beyond the null organisations'
 p-values at all (what any calibration of these statistics could find),

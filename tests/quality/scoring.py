@@ -1,7 +1,7 @@
 """Scoring the seam detector on bursty organisations: the shared part of the tests and bench.
 
-An organisation from ``tests.quality.bursty`` or ``tests.quality.network`` goes through the real ledger
-(``LedgerFiles.add``: the counting rules) and the real detector
+An organisation from ``tests.quality.bursty`` or ``tests.quality.network`` goes
+through the real ledger (``LedgerFiles.add``: the counting rules) and the real detector
 (``agent.drift.detect_seams``), exactly as ``pipeline.analyze`` calls it.
 The placebo permutes whole weeks of the analysed window in the contact
 table, so the bursts are real and any trend is gone.
