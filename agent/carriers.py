@@ -56,16 +56,36 @@ class Carriers:
         return replace(self, order=np.asarray(moved))
 
 
-def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> Carriers:
-    """Aggregate a table's pair-weeks by person, week and department reached."""
+@dataclass(frozen=True)
+class KnownRows:
+    """A table's pair-weeks whose two people both have a department and that carry contact:
+    the rows every seam signal counts, gathered once."""
+
+    week: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    da: np.ndarray  # the departments of a and b
+    db: np.ndarray
+    weight: np.ndarray  # float64
+
+    @classmethod
+    def of(cls, table: ContactTable, dept_of: np.ndarray) -> KnownRows:
+        da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
+        db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
+        known = (da >= 0) & (db >= 0) & (table.weight > 0)
+        return cls(table.week[known].astype(np.int64), table.a[known].astype(np.int64),
+                   table.b[known].astype(np.int64), da[known], db[known],
+                   table.weight[known].astype(np.float64))
+
+
+def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,
+             rows: KnownRows | None = None) -> Carriers:
+    """Aggregate a table's pair-weeks by person, week and department reached (``rows``: the
+    table's known rows, when the caller has them already)."""
     n_people, n_weeks = max(1, dept_of.size), table.n_weeks
-    da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
-    db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
-    known = (da >= 0) & (db >= 0) & (table.weight > 0)
-    week = table.week[known].astype(np.int64)
-    a, b = table.a[known].astype(np.int64), table.b[known].astype(np.int64)
-    da, db = da[known], db[known]
-    weight = np.minimum(table.weight[known].astype(np.float64), cap)
+    rows = KnownRows.of(table, dept_of) if rows is None else rows
+    week, a, b, da, db = rows.week, rows.a, rows.b, rows.da, rows.db
+    weight = np.minimum(rows.weight, cap)
     cells = n_weeks * n_people
     total = (np.bincount(week * n_people + a, weights=weight, minlength=cells)
              + np.bincount(week * n_people + b, weights=weight, minlength=cells)

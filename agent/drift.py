@@ -49,7 +49,7 @@ from typing import Protocol
 import numpy as np
 
 from agent.arrays import contained_in, unique_sorted
-from agent.carriers import Carriers, carried_contact, carriers
+from agent.carriers import Carriers, KnownRows, carried_contact, carriers
 from agent.exposure import ExposureTest, benjamini_hochberg, exposure_test
 from agent.ledger import ContactTable
 from rules.model import Seams, Signals
@@ -198,36 +198,29 @@ class SeamWeeks:
 
 def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
     """Aggregate a table's pair-weeks (one row per pair and week) by department pair."""
-    da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
-    db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
-    known = (da >= 0) & (db >= 0) & (table.weight > 0)
-    lo = np.minimum(da[known], db[known])
-    hi = np.maximum(da[known], db[known])
-    code = (table.week[known].astype(np.int64) * n_depts + lo) * n_depts + hi
-    weight = table.weight[known].astype(np.float64)
+    rows = KnownRows.of(table, dept_of)
+    lo, hi = np.minimum(rows.da, rows.db), np.maximum(rows.da, rows.db)
+    code = (rows.week * n_depts + lo) * n_depts + hi
     shape = (table.n_weeks, n_depts, n_depts)
-    return SeamWeeks(_symmetric(code, weight, shape), _symmetric(code, None, shape),
-                     _symmetric(code, np.minimum(weight, cap), shape),
-                     _people(table, known, dept_of, shape),
+    return SeamWeeks(_symmetric(code, rows.weight, shape), _symmetric(code, None, shape),
+                     _symmetric(code, np.minimum(rows.weight, cap), shape),
+                     _people(rows, dept_of, shape),
                      np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64),
-                     carriers(table, dept_of, n_depts, cap))
+                     carriers(table, dept_of, n_depts, cap, rows))
 
 
 _DENSE_CELLS = 64_000_000  # weeks x people x departments: a 64 MB grid at most
 
 
-def _people(table: ContactTable, known: np.ndarray, dept_of: np.ndarray,
-            shape: tuple[int, int, int]) -> np.ndarray:
+def _people(rows: KnownRows, dept_of: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """Distinct people per week and department pair: each person counted once per week for
     every other department they were in contact with. Inside contact is left out: a small
     department's people are nearly all in touch inside every week, so that count cannot fall
     with a quiet month the way the seam's does."""
     n_weeks, n_depts, n_people = shape[0], shape[1], max(1, dept_of.size)
-    a, b = table.a[known], table.b[known]
-    da, db = dept_of[a], dept_of[b]
-    cross = da != db
-    week = table.week[known][cross].astype(np.int64) * n_people
-    a, b, da, db = a[cross], b[cross], da[cross], db[cross]
+    cross = rows.da != rows.db
+    week = rows.week[cross] * n_people
+    a, b, da, db = rows.a[cross], rows.b[cross], rows.da[cross], rows.db[cross]
     codes = ((week + a) * n_depts + db, (week + b) * n_depts + da)  # (week, person, reached)
     cells = n_weeks * n_people * n_depts
     if cells <= _DENSE_CELLS:  # marking a dense grid is several times faster than sorting
