@@ -49,15 +49,15 @@ from typing import Protocol
 import numpy as np
 
 from agent.arrays import contained_in, unique_sorted
-from agent.carriers import Carriers, KnownRows, carried_contact, carriers
+from agent.carriers import Carriers, KnownRows, carried_contact, carriers, people_reaching
 from agent.exposure import ExposureTest, benjamini_hochberg, exposure_test
 from agent.ledger import ContactTable
 from rules.model import Seams, Signals
 
 __all__ = [
     "LapsedTie", "PersonTrend", "SeamResult", "SeamWeeks", "SignalTest", "Windows",
-    "benjamini_hochberg", "detect", "detect_seams", "lapsed_ties", "person_trends", "seam_weeks",
-    "windows_for",
+    "benjamini_hochberg", "detect", "detect_seams", "drifting_only", "lapsed_ties", "person_trends",
+    "seam_weeks", "windows_for",
 ]
 
 TIES, INTENSITY, PEOPLE, CONTACT = "ties", "intensity", "people", "contact"
@@ -202,40 +202,15 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
     lo, hi = np.minimum(rows.da, rows.db), np.maximum(rows.da, rows.db)
     code = (rows.week * n_depts + lo) * n_depts + hi
     shape = (table.n_weeks, n_depts, n_depts)
+    by_person = carriers(table, dept_of, n_depts, cap, rows)
+    # inside contact is left out of the people count: a small department's people are nearly all
+    # in touch inside every week, so that count cannot fall with a quiet month the way the seam's does
+    reaching = people_reaching(by_person, table.n_weeks)
     return SeamWeeks(_symmetric(code, rows.weight, shape), _symmetric(code, None, shape),
                      _symmetric(code, np.minimum(rows.weight, cap), shape),
-                     _people(rows, dept_of, shape),
+                     reaching + reaching.transpose(0, 2, 1),
                      np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64),
-                     carriers(table, dept_of, n_depts, cap, rows))
-
-
-_DENSE_CELLS = 64_000_000  # weeks x people x departments: a 64 MB grid at most
-
-
-def _people(rows: KnownRows, dept_of: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """Distinct people per week and department pair: each person counted once per week for
-    every other department they were in contact with. Inside contact is left out: a small
-    department's people are nearly all in touch inside every week, so that count cannot fall
-    with a quiet month the way the seam's does."""
-    n_weeks, n_depts, n_people = shape[0], shape[1], max(1, dept_of.size)
-    cross = rows.da != rows.db
-    week = rows.week[cross] * n_people
-    a, b, da, db = rows.a[cross], rows.b[cross], rows.da[cross], rows.db[cross]
-    codes = ((week + a) * n_depts + db, (week + b) * n_depts + da)  # (week, person, reached)
-    cells = n_weeks * n_people * n_depts
-    if cells <= _DENSE_CELLS:  # marking a dense grid is several times faster than sorting
-        seen = np.zeros(cells, bool)
-        for code in codes:
-            seen[code] = True
-        key = np.flatnonzero(seen)
-    else:
-        key = unique_sorted(np.concatenate(codes))
-    person = key // n_depts % n_people
-    pair = (key // n_depts // n_people * n_depts + dept_of[person]) * n_depts + key % n_depts
-    reaching = np.bincount(pair, minlength=n_weeks * n_depts * n_depts).astype(np.float64)
-    one_way = reaching.reshape(shape)  # [week, a person's department, the department reached]
-    result: np.ndarray = one_way + one_way.transpose(0, 2, 1)
-    return result
+                     by_person)
 
 
 def _symmetric(code: np.ndarray, weights: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
@@ -288,6 +263,28 @@ def detect_seams(
 def detect(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
            too_thin: dict[tuple[str, str], float] | None = None) -> list[SeamResult]:
     """``detect_seams`` on weeks already aggregated by department pair."""
+    judged, q = _tested(weeks, departments, seams, too_thin)
+    results = [_judge(j, qs, departments, seams) for j, qs in zip(judged, q, strict=True)]
+    results.sort(key=lambda r: (not r.drifting, -r.score))
+    return results
+
+
+def drifting_only(weeks: SeamWeeks, departments: Sequence[str],
+                  seams: Seams) -> tuple[list[SeamResult], np.ndarray]:
+    """The drifting seams of ``detect`` and the p-value of every test made: what a placebo run
+    reads, without a full result for each of the many seams that did not drift."""
+    judged, q = _tested(weeks, departments, seams, None)
+    drifting = [_judge(j, qs, departments, seams) for j, qs in zip(judged, q, strict=True)
+                if any(_flags(float(t.change[j.column]), qv, departments[j.d1], departments[j.d2],
+                              seams) for (_, t), qv in zip(j.tests, qs, strict=True))]
+    p_values = np.array([t.p[j.column] for j in judged for _, t in j.tests], float)
+    return drifting, p_values
+
+
+def _tested(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
+            too_thin: dict[tuple[str, str], float] | None,
+            ) -> tuple[list[_Judged], list[tuple[float, ...]]]:
+    """Every judged seam's tests, with each test's q over all the tests made."""
     groups: dict[tuple[int, int], _Group] = {}
     for d1 in range(len(departments)):
         for d2 in range(d1 + 1, len(departments)):
@@ -302,9 +299,12 @@ def detect(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
     for group in groups.values():
         judged.extend(_test_group(weeks, group, departments, seams, too_thin))
     q = iter(benjamini_hochberg([float(t.p[j.column]) for j in judged for _, t in j.tests]))
-    results = [_judge(j, tuple(next(q) for _ in j.tests), departments, seams) for j in judged]
-    results.sort(key=lambda r: (not r.drifting, -r.score))
-    return results
+    return judged, [tuple(float(next(q)) for _ in j.tests) for j in judged]
+
+
+def _flags(change: float, q: float, a: str, b: str, seams: Seams) -> bool:
+    """The gate: a signal flags its seam when it fell by the rule's drop and survived BH."""
+    return change <= -seams.drop_for(a, b) and q <= seams.false_discovery_rate
 
 
 def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], seams: Seams,
@@ -335,16 +335,25 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
     if weeks.carriers is not None:
         observed, expected = carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])
         tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent)),)
-    volume_test = exposure_test(volume[:, keep], volume_exposure[:, keep], w.baseline, w.recent)
+    # the volume is reported beside the signals, not tested: its shares are plain sums
+    volume_shares = [_pooled_share(volume[part][:, keep], volume_exposure[part][:, keep])
+                     for part in (w.baseline, w.recent)]
     n_b = max(1, w.baseline.stop - w.baseline.start)
     n_r = max(1, w.recent.stop - w.recent.start)
     return [
         _Judged(group.d1[k], group.d2[k], tests, column,
-                (float(baseline_volume[k]), float(volume_test.observed[column]),
-                 float(volume_test.baseline_rate[column]), float(volume_test.recent_rate[column])),
+                (float(baseline_volume[k]), float(volume[w.recent, k].sum()),
+                 float(volume_shares[0][column]), float(volume_shares[1][column])),
                 (float(ties[w.baseline, k].sum() / n_b), float(ties[w.recent, k].sum() / n_r)))
         for column, k in enumerate(keep)
     ]
+
+
+def _pooled_share(counts: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """Each column's count over its exposure, pooled over the weeks (0 without exposure)."""
+    total, whole = counts.sum(axis=0), exposure.sum(axis=0)
+    share: np.ndarray = np.where(whole > 0, total / np.where(whole > 0, whole, 1.0), 0.0)
+    return share
 
 
 def _exposure(matrix: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
@@ -368,7 +377,7 @@ def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: 
                     for (name, test), qv in zip(j.tests, q, strict=True))
     ties = signals[0]
     big = [s for s in signals if s.change <= -drop]
-    flagged = [s for s in big if s.q <= fdr]
+    flagged = [s for s in big if _flags(s.change, s.q, a, b, seams)]
     if flagged:
         head, gate = min(flagged, key=lambda s: s.q), "flagged"
     elif big:
@@ -455,34 +464,44 @@ def lapsed_ties(table: ContactTable, dept_of: np.ndarray, w: Windows, signals: S
 
 def person_trends(table: ContactTable, dept_of: np.ndarray, w: Windows, n_people: int) -> list[PersonTrend]:
     """Cross-department contact per person: weekly weight and distinct contacts."""
-    cross = (dept_of[table.a] != dept_of[table.b]) & (dept_of[table.a] >= 0) & (dept_of[table.b] >= 0)
-    who = np.concatenate([table.a[cross], table.b[cross]])
-    other = np.concatenate([table.b[cross], table.a[cross]])
-    week = np.concatenate([table.week[cross], table.week[cross]])
-    weight = np.concatenate([table.weight[cross], table.weight[cross]])
+    da, db = dept_of[table.a], dept_of[table.b]
+    cross = np.flatnonzero((da != db) & (da >= 0) & (db >= 0))  # positions: faster than a mask
+    a, b = table.a.take(cross).astype(np.int64), table.b.take(cross).astype(np.int64)
+    week, weight = table.week.take(cross), table.weight.take(cross).astype(np.float64)
     recent_len = max(1, w.recent.stop - w.recent.start)
     base_len = max(1, w.baseline.stop - w.baseline.start)
     in_recent = (week >= w.recent.start) & (week < w.recent.stop)
     in_base = (week >= w.baseline.start) & (week < w.baseline.stop)
-    recent_weight = np.bincount(who[in_recent], weights=weight[in_recent], minlength=n_people)
-    base_weight = np.bincount(who[in_base], weights=weight[in_base], minlength=n_people)
-    recent_breadth = _distinct(who[in_recent], other[in_recent], n_people)
-    # Baseline breadth per block as long as the recent window, averaged.
+    recent_weight = _both_ends(a[in_recent], b[in_recent], weight[in_recent], n_people)
+    base_weight = _both_ends(a[in_base], b[in_base], weight[in_base], n_people)
+    recent_breadth = _distinct(a[in_recent], b[in_recent], n_people)
+    # Baseline breadth per block as long as the recent window, averaged; each block's people
+    # are numbered apart (person + block x people) so one count covers every block.
     blocks = max(1, base_len // recent_len)
-    block_of = (week[in_base] - w.baseline.start) // recent_len
+    block_of = (week[in_base] - w.baseline.start).astype(np.int64) // recent_len
     usable = block_of < blocks
-    block_breadth = _distinct(who[in_base][usable] + n_people * block_of[usable],
-                              other[in_base][usable], n_people * blocks)
+    shift = n_people * block_of[usable]
+    block_breadth = _distinct(a[in_base][usable] + shift, b[in_base][usable] + shift,
+                              n_people * blocks)
     base_breadth = block_breadth.reshape(blocks, n_people).mean(axis=0)
-    return [
-        PersonTrend(i, float(recent_weight[i] / recent_len), float(base_weight[i] / base_len),
-                    int(recent_breadth[i]), float(base_breadth[i]))
-        for i in range(n_people)
-    ]
+    # plain Python numbers first: converting NumPy scalars one at a time costs more than the counts
+    columns = zip((recent_weight / recent_len).tolist(), (base_weight / base_len).tolist(),
+                  recent_breadth.tolist(), base_breadth.tolist(), strict=True)
+    return [PersonTrend(i, *values) for i, values in enumerate(columns)]
 
 
-def _distinct(who: np.ndarray, other: np.ndarray, size: int) -> np.ndarray:
-    if who.size == 0:
+def _both_ends(a: np.ndarray, b: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """Each person's summed weight over the pairs they are an end of."""
+    total: np.ndarray = (np.bincount(a, weights=weight, minlength=size)
+                         + np.bincount(b, weights=weight, minlength=size))
+    return total
+
+
+def _distinct(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """Each person's number of distinct others over the pairs ``a[k], b[k]`` (rows may repeat a
+    pair, in either order)."""
+    if a.size == 0:
         return np.zeros(size, np.int64)
-    pairs = unique_sorted(who.astype(np.int64) << 32 | other.astype(np.int64))
-    return np.bincount((pairs >> 32).astype(np.int64), minlength=size)
+    pairs = unique_sorted(np.minimum(a, b) << 32 | np.maximum(a, b))
+    return (np.bincount(pairs >> 32, minlength=size)
+            + np.bincount(pairs & 0xFFFFFFFF, minlength=size))

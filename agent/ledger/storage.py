@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -148,7 +148,7 @@ class LedgerFiles:
             return pieces[0]
         merged = pieces[0]
         for piece in pieces[1:]:
-            merged = _merged(merged, piece.a, piece.b, piece.weight, piece.seen)
+            merged = _merged(merged, piece.a, piece.b, piece.weight, piece.seen, sorted_runs=True)
         return merged
 
     def _seen(self, week: int) -> np.ndarray:
@@ -361,16 +361,25 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
 
 
 def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
-            digests: np.ndarray) -> WeekContacts:
-    """Existing week plus new contributions, one row per pair."""
+            digests: np.ndarray, *, sorted_runs: bool = False) -> WeekContacts:
+    """Existing week plus new contributions, one row per pair. ``sorted_runs``: both parts are
+    stored weeks (pairs and digests ascending), which a merge sort joins in one pass (several
+    times faster than sorting afresh; on unordered input it is several times slower)."""
     a = np.concatenate([existing.a, a])
     b = np.concatenate([existing.b, b])
     w = np.concatenate([existing.weight, w])
     key = a.astype(np.int64) << 32 | b.astype(np.int64)
-    unique_keys, inverse = np.unique(key, return_inverse=True)
+    kind: Literal["stable", "quicksort"] = "stable" if sorted_runs else "quicksort"
+    order = np.argsort(key, kind=kind)
+    ordered = key[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if key.size else np.zeros(0, bool)
+    unique_keys = ordered[first]
+    seen = np.concatenate([existing.seen, digests])
+    seen = np.sort(seen, kind=kind)
     return WeekContacts(
         (unique_keys >> 32).astype(np.int32),
         (unique_keys & 0xFFFFFFFF).astype(np.int32),
-        np.bincount(inverse, weights=w).astype(np.float32),
-        union_sorted(existing.seen, digests),
+        np.bincount(np.cumsum(first) - 1, weights=w[order], minlength=unique_keys.size
+                    ).astype(np.float32),
+        seen[np.concatenate(([True], seen[1:] != seen[:-1]))] if seen.size else seen,
     )

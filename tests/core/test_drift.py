@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from agent.drift import benjamini_hochberg, detect_seams, seam_weeks
+from agent.drift import benjamini_hochberg, detect, detect_seams, drifting_only, seam_weeks
 from agent.ledger import ContactTable
 from rules.model import Seams
 
@@ -139,3 +139,17 @@ def test_fewer_people_across_a_seam_is_found_on_the_people_signal() -> None:
                 assert s.signal == "people" and s.tests[2].change < -0.3
                 found += 1
     assert found >= 4
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_the_placebo_path_reads_what_detect_decides(shuffle: bool) -> None:
+    """The placebo's light path gives detect's drifting seams and every test's p-value."""
+    planted = {frozenset(("A", "B")): 0.8, frozenset(("C", "E")): 0.75}
+    for seed in range(4):
+        table, dept_of = bursty_table(seed, planted, shuffle=shuffle)
+        weeks = seam_weeks(table, dept_of, len(DEPTS), SEAMS.intensity_cap)
+        full = detect(weeks, DEPTS, SEAMS)
+        drifting, p_values = drifting_only(weeks, DEPTS, SEAMS)
+        assert [r for r in full if r.drifting] == sorted(drifting, key=lambda r: -r.score)
+        assert sorted(p_values.tolist()) == sorted(p for r in full for p in r.p_values)
+        assert drifting or shuffle  # the planted seams drift unless the weeks were shuffled

@@ -138,6 +138,31 @@ def test_week_files_merge_pairs(tmp_path: Path) -> None:
     assert np.all(np.diff(contacts.seen) > 0)
 
 
+def test_a_week_of_several_segments_loads_as_one_row_per_pair(tmp_path: Path) -> None:
+    """Each commit adds a segment; loading merges them (pairs overlapping across segments are
+    summed, rows and digests stay ascending and distinct)."""
+    rng = np.random.default_rng(4)
+    ledger = open_ledger(tmp_path)
+    want: dict[tuple[str, str], float] = {}
+    for commit in range(5):
+        batch = []
+        for k in range(12):
+            x, y = (f"p{i}@x.org" for i in rng.choice(8, 2, replace=False))
+            batch.append(meeting(f"c{commit}-{k}", (x, y)))
+            key = (min(x, y), max(x, y))
+            want[key] = want.get(key, 0.0) + 1.0
+        ledger.add(batch, MEMBERS, NOW)
+        ledger.commit(NOW)
+    contacts = ledger.load_week(week_of(T))
+    key = contacts.a.astype(np.int64) << 32 | contacts.b.astype(np.int64)
+    assert np.all(np.diff(key) > 0) and np.all(np.diff(contacts.seen) > 0)
+    assert contacts.seen.size == 60
+    ids = {ledger.id_of(p): p for p in MEMBERS}
+    got = {tuple(sorted((ids[a], ids[b]))): float(w) for a, b, w in
+           zip(contacts.a.tolist(), contacts.b.tolist(), contacts.weight.tolist(), strict=True)}
+    assert got == pytest.approx(want)
+
+
 def test_ledger_counts_meetings_as_weigh_says(tmp_path: Path) -> None:
     people = ("p3@x.org", "p1@x.org", "out@else.com", "p2@x.org", "p1@x.org", "p4@x.org")
     m = meeting("big", people, hours=1.5, size=6)
