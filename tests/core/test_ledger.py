@@ -154,8 +154,8 @@ def test_a_week_of_several_segments_loads_as_one_row_per_pair(tmp_path: Path) ->
         ledger.add(batch, MEMBERS, NOW)
         ledger.commit(NOW)
     contacts = ledger.load_week(week_of(T))
-    key = contacts.a.astype(np.int64) << 32 | contacts.b.astype(np.int64)
-    assert np.all(np.diff(key) > 0) and np.all(np.diff(contacts.seen) > 0)
+    rows = contacts.a.astype(np.int64) << 32 | contacts.b.astype(np.int64)
+    assert np.all(np.diff(rows) > 0) and np.all(np.diff(contacts.seen) > 0)
     assert contacts.seen.size == 60
     ids = {ledger.id_of(p): p for p in MEMBERS}
     got = {tuple(sorted((ids[a], ids[b]))): float(w) for a, b, w in
