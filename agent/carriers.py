@@ -73,6 +73,9 @@ class KnownRows:
         da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
         db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
         known = (da >= 0) & (db >= 0) & (table.weight > 0)
+        if known.all():  # the usual case: everyone has a department, no copies to pick
+            return cls(table.week.astype(np.int64), table.a.astype(np.int64),
+                       table.b.astype(np.int64), da, db, table.weight.astype(np.float64))
         return cls(table.week[known].astype(np.int64), table.a[known].astype(np.int64),
                    table.b[known].astype(np.int64), da[known], db[known],
                    table.weight[known].astype(np.float64))

@@ -146,10 +146,9 @@ class LedgerFiles:
             return WeekContacts.empty()
         if len(pieces) == 1:
             return pieces[0]
-        merged = pieces[0]
-        for piece in pieces[1:]:
-            merged = _merged(merged, piece.a, piece.b, piece.weight, piece.seen, sorted_runs=True)
-        return merged
+        rest = WeekContacts(*(np.concatenate([getattr(p, name) for p in pieces[1:]])
+                              for name in ("a", "b", "weight", "seen")))
+        return _merged(pieces[0], rest.a, rest.b, rest.weight, rest.seen, sorted_runs=True)
 
     def _seen(self, week: int) -> np.ndarray:
         """Digests counted in a week, kept in memory while this ledger is open."""
@@ -362,9 +361,10 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
 
 def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
             digests: np.ndarray, *, sorted_runs: bool = False) -> WeekContacts:
-    """Existing week plus new contributions, one row per pair. ``sorted_runs``: both parts are
-    stored weeks (pairs and digests ascending), which a merge sort joins in one pass (several
-    times faster than sorting afresh; on unordered input it is several times slower)."""
+    """Existing week plus new contributions, one row per pair. ``sorted_runs``: the parts are
+    stored weeks one after another (each one's pairs and digests ascending), which a merge sort
+    joins run by run (several times faster than sorting afresh; on unordered input it is
+    several times slower)."""
     a = np.concatenate([existing.a, a])
     b = np.concatenate([existing.b, b])
     w = np.concatenate([existing.weight, w])
