@@ -11,12 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 
-def unique_sorted(values: np.ndarray) -> np.ndarray:
-    """The distinct values, ascending."""
+def unique_sorted(values: np.ndarray, *, runs: bool = False) -> np.ndarray:
+    """The distinct values, ascending. ``runs``: the values are a few ascending runs one after
+    another, which a merge sort joins in a pass (on unordered values it is several times slower)."""
     if values.size == 0:
         return values
-    ordered = np.sort(values)
-    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+    ordered = np.sort(values, kind="stable" if runs else "quicksort")
+    return ordered[starts_of_runs(ordered)]
+
+
+def starts_of_runs(ordered: np.ndarray) -> np.ndarray:
+    """For sorted values, whether each is the first of its run of equal values."""
+    if ordered.size == 0:
+        return np.zeros(0, bool)
+    return np.concatenate(([True], ordered[1:] != ordered[:-1]))
 
 
 def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:

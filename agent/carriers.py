@@ -59,26 +59,26 @@ class Carriers:
 @dataclass(frozen=True)
 class KnownRows:
     """A table's pair-weeks whose two people both have a department and that carry contact:
-    the rows every seam signal counts, gathered once."""
+    the rows every seam signal counts, gathered once. People and weights keep the table's
+    types (views of it when every row is known); weeks are widened for the products that
+    number cells by week."""
 
-    week: np.ndarray
+    week: np.ndarray  # int64
     a: np.ndarray
     b: np.ndarray
     da: np.ndarray  # the departments of a and b
     db: np.ndarray
-    weight: np.ndarray  # float64
+    weight: np.ndarray
 
     @classmethod
     def of(cls, table: ContactTable, dept_of: np.ndarray) -> KnownRows:
         da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
         db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
         known = (da >= 0) & (db >= 0) & (table.weight > 0)
-        if known.all():  # the usual case: everyone has a department, no copies to pick
-            return cls(table.week.astype(np.int64), table.a.astype(np.int64),
-                       table.b.astype(np.int64), da, db, table.weight.astype(np.float64))
-        return cls(table.week[known].astype(np.int64), table.a[known].astype(np.int64),
-                   table.b[known].astype(np.int64), da[known], db[known],
-                   table.weight[known].astype(np.float64))
+        if known.all():  # the usual case: everyone has a department, nothing to pick
+            return cls(table.week.astype(np.int64), table.a, table.b, da, db, table.weight)
+        return cls(table.week[known].astype(np.int64), table.a[known], table.b[known],
+                   da[known], db[known], table.weight[known])
 
 
 def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,
@@ -88,7 +88,7 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,
     n_people, n_weeks = max(1, dept_of.size), table.n_weeks
     rows = KnownRows.of(table, dept_of) if rows is None else rows
     week, a, b, da, db = rows.week, rows.a, rows.b, rows.da, rows.db
-    weight = np.minimum(rows.weight, cap)
+    weight = np.minimum(rows.weight, cap).astype(np.float64)
     cells = n_weeks * n_people
     total = (np.bincount(week * n_people + a, weights=weight, minlength=cells)
              + np.bincount(week * n_people + b, weights=weight, minlength=cells)

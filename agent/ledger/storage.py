@@ -18,11 +18,11 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from agent.arrays import contained_in, first_occurrences, union_sorted, unique_sorted
+from agent.arrays import contained_in, first_occurrences, starts_of_runs, union_sorted, unique_sorted
 from agent.ledger.counting import AddStats, Batch, Batcher, PendingEntry
 from agent.ledger.weeks import week_of_timestamp
 from agent.pseudonym import Pseudonymiser
@@ -362,24 +362,18 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
 def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
             digests: np.ndarray, *, sorted_runs: bool = False) -> WeekContacts:
     """Existing week plus new contributions, one row per pair. ``sorted_runs``: the parts are
-    stored weeks one after another (each one's pairs and digests ascending), which a merge sort
-    joins run by run (several times faster than sorting afresh; on unordered input it is
-    several times slower)."""
+    stored weeks one after another (each one's pairs and digests ascending), joined run by run."""
     a = np.concatenate([existing.a, a])
     b = np.concatenate([existing.b, b])
     w = np.concatenate([existing.weight, w])
     key = a.astype(np.int64) << 32 | b.astype(np.int64)
-    kind: Literal["stable", "quicksort"] = "stable" if sorted_runs else "quicksort"
-    order = np.argsort(key, kind=kind)
-    ordered = key[order]
-    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if key.size else np.zeros(0, bool)
-    unique_keys = ordered[first]
-    seen = np.concatenate([existing.seen, digests])
-    seen = np.sort(seen, kind=kind)
+    order = np.argsort(key, kind="stable" if sorted_runs else "quicksort")
+    first = starts_of_runs(key[order])
+    unique_keys = key[order][first]
     return WeekContacts(
         (unique_keys >> 32).astype(np.int32),
         (unique_keys & 0xFFFFFFFF).astype(np.int32),
         np.bincount(np.cumsum(first) - 1, weights=w[order], minlength=unique_keys.size
                     ).astype(np.float32),
-        seen[np.concatenate(([True], seen[1:] != seen[:-1]))] if seen.size else seen,
+        unique_sorted(np.concatenate([existing.seen, digests]), runs=sorted_runs),
     )
