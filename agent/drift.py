@@ -275,8 +275,7 @@ def drifting_only(weeks: SeamWeeks, departments: Sequence[str],
     reads, without a full result for each of the many seams that did not drift."""
     judged, q = _tested(weeks, departments, seams, None)
     drifting = [_judge(j, qs, departments, seams) for j, qs in zip(judged, q, strict=True)
-                if any(_flags(float(t.change[j.column]), qv, departments[j.d1], departments[j.d2],
-                              seams) for (_, t), qv in zip(j.tests, qs, strict=True))]
+                if _flags(j, qs, seams, departments)]
     p_values = np.array([t.p[j.column] for j in judged for _, t in j.tests], float)
     return drifting, p_values
 
@@ -302,9 +301,21 @@ def _tested(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
     return judged, [tuple(float(next(q)) for _ in j.tests) for j in judged]
 
 
-def _flags(change: float, q: float, a: str, b: str, seams: Seams) -> bool:
-    """The gate: a signal flags its seam when it fell by the rule's drop and survived BH."""
-    return change <= -seams.drop_for(a, b) and q <= seams.false_discovery_rate
+def _fell(signal: str, change: float, ties_change: float, drop: float) -> bool:
+    """Did a signal fall by the drop? Fewer messages per tie is thinning only when the seam's
+    contact (ties times contact per tie, against the departments' ties) fell too: new, lighter
+    ties lower the contact per tie of a seam whose contact grew."""
+    return change <= -drop and (signal != INTENSITY or (1 + change) * (1 + ties_change) < 1)
+
+
+def _flags(j: _Judged, q: tuple[float, ...], seams: Seams, departments: Sequence[str]) -> bool:
+    """The gate, on a judged seam's raw tests: some signal fell by the rule's drop and
+    survived BH (``_judge`` decides the same on the tests it reports)."""
+    drop = seams.drop_for(departments[j.d1], departments[j.d2])
+    ties_change = float(j.tests[0][1].change[j.column])
+    return any(_fell(name, float(t.change[j.column]), ties_change, drop)
+               and qv <= seams.false_discovery_rate
+               for (name, t), qv in zip(j.tests, q, strict=True))
 
 
 def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], seams: Seams,
@@ -376,8 +387,8 @@ def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: 
     signals = tuple(_signal(name, test, j.column, qv)
                     for (name, test), qv in zip(j.tests, q, strict=True))
     ties = signals[0]
-    big = [s for s in signals if s.change <= -drop]
-    flagged = [s for s in big if _flags(s.change, s.q, a, b, seams)]
+    big = [s for s in signals if _fell(s.signal, s.change, ties.change, drop)]
+    flagged = [s for s in big if s.q <= fdr]
     if flagged:
         head, gate = min(flagged, key=lambda s: s.q), "flagged"
     elif big:

@@ -13,8 +13,10 @@ rate against baseline rate), scaled as a quasi-likelihood:
 
 - **overdispersion**: contact comes in bursts (projects, long threads), so
   the variance is ``dispersion x mean``, the dispersion estimated from the
-  baseline weeks' Pearson residuals alone, and the statistic is referred to
-  Student's t with the baseline's degrees of freedom;
+  baseline weeks' Pearson residuals alone, drawn towards the dispersion the
+  series tested together share as far as their spread shows chance
+  (``moderated``), and the statistic is referred to Student's t with the
+  baseline's degrees of freedom plus those the shared dispersion lends;
 - **persistence**: a project lasts weeks, so neighbouring weeks move
   together and a sum of six weeks varies more than six independent weeks
   would. The lag correlations of the standardised baseline residuals,
@@ -93,6 +95,7 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         dispersion = np.where(df > 0, (residual**2).sum(axis=0) / np.maximum(df, 1), np.nan)
         expected = rate * pooled_er
         standard = residual / np.sqrt(np.where(dispersion > 0, dispersion, np.inf))
+        dispersion, df = moderated(dispersion, df)
         span = len(range(*recent.indices(counts.shape[0])))
         n_baseline = y_b.shape[0]
         # every lag the baseline can show: a project of four months moves the baseline's mean too
@@ -122,6 +125,44 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         p[usable] = stats.t.cdf(t[usable], df[usable])
     return ExposureTest(rate, recent_rate, observed.astype(float), expected, dispersion,
                         df.astype(int), t, p, inflate_recent)
+
+
+def moderated(dispersion: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each series' dispersion drawn towards the one the series tested together share, with
+    the degrees of freedom that buys.
+
+    Twenty-six baseline weeks estimate a dispersion loosely: one seam's comes out at half its
+    true value by chance and its test is too bold, another's at double and its test too timid.
+    Across the seams of one organisation the true dispersions vary much less than those
+    estimates do, so the spread of the estimates tells how much of it is chance. As in
+    Smyth's moderated t (empirical Bayes): each estimate, a scaled chi-square with ``df``
+    degrees of freedom, is taken about a dispersion drawn from a scaled inverse chi-square
+    with ``d0`` degrees of freedom about ``s0``; the log estimates' mean and variance give
+    ``s0`` and ``d0``, each series' dispersion becomes ``(d0 s0 + df s) / (d0 + df)`` and its
+    test has ``df + d0`` degrees of freedom. ``d0`` never passes the degrees of freedom of all
+    the series together (they are all the prior has), and fewer than three series are left
+    as they are.
+    """
+    from scipy import optimize, special  # slow imports, needed only here
+
+    usable = np.isfinite(dispersion) & (dispersion > 0) & (df > 0)
+    if usable.sum() < 3:
+        return dispersion, df
+    own = df[usable].astype(float)
+    # log estimate minus its expected bias: each is then log(true dispersion) plus chance
+    centred = np.log(dispersion[usable]) - special.digamma(own / 2) + np.log(own / 2)
+    spread = float(np.var(centred, ddof=1)) - float(np.mean(special.polygamma(1, own / 2)))
+    most = float(own.sum())
+    if spread <= float(special.polygamma(1, most / 2)):
+        prior = most  # no more spread than chance gives: one dispersion for all
+    else:
+        half = optimize.brentq(lambda x: float(special.polygamma(1, x)) - spread, 1e-8, most / 2)
+        prior = 2 * half
+    common = float(np.exp(centred.mean() + special.digamma(prior / 2) - np.log(prior / 2)))
+    shrunk, total_df = dispersion.copy(), df.copy()
+    shrunk[usable] = (prior * common + own * dispersion[usable]) / (prior + own)
+    total_df[usable] = np.floor(own + prior).astype(df.dtype)
+    return shrunk, total_df
 
 
 def _variance(mean: np.ndarray, bound: np.ndarray | None) -> np.ndarray:

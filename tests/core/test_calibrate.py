@@ -39,7 +39,7 @@ def test_a_misfit_is_reported_with_a_setting_that_fixes_it() -> None:
     data = weeks(0, 0.3, 1.0, pair_capped=True)
     result = calibrate(data, DEPARTMENTS, Seams(min_volume=0))
     assert not result.within
-    assert result.runs_with_flags > 5 and result.flags_per_run > 1
+    assert result.runs_with_flags > 5 and result.flags_per_run > 0.25  # a 0.05 rate allows ~0.05
     assert result.suggestion is not None and result.suggestion.startswith("seams.min_volume: ")
     assert "MORE false alarms" in result.summary() and result.suggestion in result.summary()
     suggested = float(result.suggestion.split(": ")[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agent.exposure import benjamini_hochberg, exposure_test, persistence
+from agent.exposure import benjamini_hochberg, exposure_test, moderated, persistence
 
 BASELINE, RECENT = slice(0, 26), slice(26, 32)
 
@@ -66,3 +66,37 @@ def test_a_series_without_exposure_is_not_judged() -> None:
 def test_benjamini_hochberg_matches_its_definition() -> None:
     p = np.array([0.01, 0.04, 0.03, 0.5])
     assert np.allclose(benjamini_hochberg(p), [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+
+
+def _estimates(seed: int, truth: np.ndarray, df: int = 25) -> np.ndarray:
+    """Dispersion estimates as the baseline gives them: scaled chi-squares with ``df``."""
+    return truth * np.random.default_rng(seed).chisquare(df, truth.size) / df
+
+
+def test_a_shared_dispersion_is_estimated_better_together() -> None:
+    truth = np.full(60, 2.0)
+    raw = _estimates(5, truth)
+    shrunk, df = moderated(raw, np.full(60, 25))
+    error = lambda d: float(np.mean(np.abs(np.log(d / truth))))  # noqa: E731
+    assert error(shrunk) < 0.5 * error(raw)
+    assert np.all(df > 200)  # the other seams lend their degrees of freedom
+
+
+def test_dispersions_that_really_differ_are_left_nearly_alone() -> None:
+    truth = np.random.default_rng(6).lognormal(0.0, 1.0, 60)  # a factor of e either way
+    raw = _estimates(7, truth)
+    shrunk, df = moderated(raw, np.full(60, 25))
+    assert np.all(df < 45)
+    assert float(np.corrcoef(np.log(shrunk), np.log(truth))[0, 1]) > 0.9
+
+
+def test_too_few_series_are_not_moderated() -> None:
+    raw = np.array([1.0, 3.0])
+    shrunk, df = moderated(raw, np.array([25, 25]))
+    assert np.array_equal(shrunk, raw) and np.array_equal(df, [25, 25])
+
+
+def test_moderated_tests_stay_calibrated() -> None:
+    small = [float((exposure_test(*series(seed), BASELINE, RECENT).p < 0.05).mean())
+             for seed in range(10, 15)]
+    assert 0.03 <= float(np.mean(small)) <= 0.07
