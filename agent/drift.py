@@ -28,8 +28,9 @@ the overdispersion estimated from the baseline alone):
 
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
-discovery rate over every test made (all four signals of every judged seam).
-Seams whose baseline contact is below ``min_volume`` are not judged.
+discovery rate over every test made (all four signals of every judged seam);
+fewer messages per tie counts only when the seam's contact fell too. Seams
+whose baseline contact is below ``min_volume`` are not judged.
 
 (Earlier versions tested weekly shares of summed weight with Welch's t,
 which estimated the recent weeks' variance from those few weeks: a real,

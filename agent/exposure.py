@@ -156,7 +156,7 @@ def moderated(dispersion: np.ndarray, df: np.ndarray,
     freedom of all the series together (they are all the prior has), and fewer than four
     series are left as they are.
     """
-    from scipy import optimize, special  # slow imports, needed only here
+    from scipy import special  # a slow import, needed only here
 
     usable = np.isfinite(dispersion) & (dispersion > 0) & (df > 0)
     if level is not None:
@@ -173,18 +173,33 @@ def moderated(dispersion: np.ndarray, df: np.ndarray,
         slope, intercept = np.polyfit(x, centred, 1) if np.ptp(x) > 0 else (0.0, centred.mean())
         fitted, fitted_df = intercept + slope * x, 2
     spread = (float(((centred - fitted) ** 2).sum()) / (centred.size - fitted_df)
-              - float(np.mean(special.polygamma(1, own / 2))))
+              - float(np.mean(special.zeta(2, own / 2))))  # zeta(2, x) is the trigamma
     most = float(own.sum())
-    if spread <= float(special.polygamma(1, most / 2)):
-        prior = most  # no more spread than chance gives: the fitted dispersion for all
-    else:
-        half = optimize.brentq(lambda v: float(special.polygamma(1, v)) - spread, 1e-8, most / 2)
-        prior = 2 * half
+    # no more spread than chance gives: the fitted dispersion for all, as far as the data go
+    prior = most if spread <= 0 else min(most, 2 * _trigamma_inverse(spread))
     common = np.exp(fitted + special.digamma(prior / 2) - np.log(prior / 2))
     shrunk, total_df = dispersion.copy(), df.copy()
     shrunk[usable] = (prior * common + own * dispersion[usable]) / (prior + own)
     total_df[usable] = np.floor(own + np.minimum(prior, LENT_DF * own)).astype(df.dtype)
     return shrunk, total_df
+
+
+def _trigamma_inverse(value: float) -> float:
+    """The x > 0 whose trigamma is ``value`` (Newton's method from above, as in limma)."""
+    from scipy import special
+
+    if value > 1e7:
+        return 1 / np.sqrt(value)
+    if value < 1e-6:
+        return 1 / value
+    x = 0.5 + 1 / value
+    for _ in range(50):
+        tri = float(special.zeta(2, x))
+        step = tri * (1 - tri / value) / (-2 * float(special.zeta(3, x)))  # over the tetragamma
+        x += step
+        if -step / x < 1e-8:
+            break
+    return x
 
 
 def _variance(mean: np.ndarray, bound: np.ndarray | None) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from agent.exposure import benjamini_hochberg, exposure_test, moderated, persistence
 
@@ -100,3 +101,12 @@ def test_moderated_tests_stay_calibrated() -> None:
     small = [float((exposure_test(*series(seed), BASELINE, RECENT).p < 0.05).mean())
              for seed in range(10, 15)]
     assert 0.03 <= float(np.mean(small)) <= 0.07
+
+
+def test_the_trigamma_inverse_inverts() -> None:
+    from scipy import special
+
+    from agent.exposure import _trigamma_inverse
+
+    for value in (1e-4, 0.01, 0.3, 2.0, 50.0):
+        assert float(special.polygamma(1, _trigamma_inverse(value))) == pytest.approx(value, rel=1e-6)
