@@ -145,9 +145,10 @@ def moderated(dispersion: np.ndarray, df: np.ndarray,
     ``(d0 s0 + df s) / (d0 + df)``. Its test gains the prior's ``d0`` degrees of freedom, but
     at most ``LENT_DF`` times its own: the chi-square picture of the estimate is an ideal, and
     a seam's statistic has heavier tails than it (bursty, persistent weeks), which the t of
-    the seam's own baseline guards against. (With the prior's full degrees of freedom, the
-    bench's 500-person organisations with nothing planted got 3 false flags in 10; with half
-    the seam's own, none, for 0.01-0.02 less recall on the tuning seeds.)
+    the seam's own baseline guards against. (With the prior's full degrees of freedom,
+    500-person organisations with nothing planted got 4 false flags in 40 on the tuning seeds
+    and 3 in 10 in the quality tests; with half the seam's own, 1 and none, for 0.01-0.02
+    less recall on the tuning seeds.)
 
     Bursty counts vary more, relative to their mean, the larger they are (a busy seam's
     projects move more contact), so ``s0`` follows the series' ``level`` (their mean weekly
