@@ -122,10 +122,10 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,
     return Carriers(narrow, away, seen, starts, pair[starts], n_depts)
 
 
-def people_reaching(c: Carriers, n_weeks: int) -> np.ndarray:
+def people_reaching(c: Carriers) -> np.ndarray:
     """``[week, dept, dept]``: the people of the first department in contact with the second
     that week (each person once per department reached)."""
-    n = c.n_depts
+    n, n_weeks = c.n_depts, c.contact.shape[0]
     counts = np.zeros((n_weeks, n * n))
     if c.starts.size:
         counts[:, c.pairs] = np.add.reduceat(c.contact > 0, c.starts, axis=1, dtype=np.int64)

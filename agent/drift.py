@@ -206,7 +206,7 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
     by_person = carriers(table, dept_of, n_depts, cap, rows)
     # inside contact is left out of the people count: a small department's people are nearly all
     # in touch inside every week, so that count cannot fall with a quiet month the way the seam's does
-    reaching = people_reaching(by_person, table.n_weeks)
+    reaching = people_reaching(by_person)
     return SeamWeeks(_symmetric(code, rows.weight, shape), _symmetric(code, None, shape),
                      _symmetric(code, np.minimum(rows.weight, cap), shape),
                      reaching + reaching.transpose(0, 2, 1),

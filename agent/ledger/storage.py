@@ -146,9 +146,9 @@ class LedgerFiles:
             return WeekContacts.empty()
         if len(pieces) == 1:
             return pieces[0]
-        rest = WeekContacts(*(np.concatenate([getattr(p, name) for p in pieces[1:]])
-                              for name in ("a", "b", "weight", "seen")))
-        return _merged(pieces[0], rest.a, rest.b, rest.weight, rest.seen, sorted_runs=True)
+        a, b, weight, seen = (np.concatenate([getattr(p, name) for p in pieces[1:]])
+                              for name in ("a", "b", "weight", "seen"))
+        return _merged(pieces[0], a, b, weight, seen, sorted_runs=True)
 
     def _seen(self, week: int) -> np.ndarray:
         """Digests counted in a week, kept in memory while this ledger is open."""
