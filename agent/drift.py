@@ -32,6 +32,13 @@ discovery rate over every test made (all four signals of every judged seam);
 fewer messages per tie counts only when the seam's contact fell too. Seams
 whose baseline contact is below ``min_volume`` are not judged.
 
+How far a signal fell is the larger fall of the whole recent window and of
+its last half (``latest_weeks``): a seam that slid to -60 % over two months
+has averaged about -40 % over its six recent weeks, and the drop asks how far
+it has come, not how far it came on average. Its significance is always the
+whole window's test: two weeks alone are too few to tell a fall from a quiet
+fortnight.
+
 (Earlier versions tested weekly shares of summed weight with Welch's t,
 which estimated the recent weeks' variance from those few weeks: a real,
 ramping decline makes them calm, so it needed a variance floor and an
@@ -94,6 +101,8 @@ class SignalTest:
     baseline: float  # ties, people: share of the departments' ties, people; intensity: capped contact per tie
     recent: float
     change: float  # recent against baseline, relative
+    latest: float  # the same over the recent window's last weeks alone
+    latest_weeks: int
     observed: float  # pooled over the recent weeks
     expected: float  # the baseline rate times the recent exposure
     dispersion: float  # variance over mean, from the baseline weeks
@@ -103,10 +112,17 @@ class SignalTest:
     p: float
     q: float
 
+    @property
+    def reached(self) -> float:
+        """How far the signal has fallen: the larger fall of the window and its last weeks."""
+        return min(self.change, self.latest)
+
     def as_json(self) -> dict[str, object]:
         return {
             "baseline": round(self.baseline, 4), "recent": round(self.recent, 4),
-            "change": round(self.change, 3), "observed": round(self.observed, 1),
+            "change": round(self.change, 3),
+            "latest": {"weeks": self.latest_weeks, "change": round(self.latest, 3)},
+            "observed": round(self.observed, 1),
             "expected": round(self.expected, 1),
             "dispersion": round(self.dispersion, 2) if math.isfinite(self.dispersion) else None,
             "persistence": round(self.persistence, 2),
@@ -302,11 +318,17 @@ def _tested(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
     return judged, [tuple(float(next(q)) for _ in j.tests) for j in judged]
 
 
-def _fell(signal: str, change: float, ties_change: float, drop: float) -> bool:
-    """Did a signal fall by the drop? Fewer messages per tie is thinning only when the seam's
-    contact (ties times contact per tie, against the departments' ties) fell too: new, lighter
+def latest_weeks(recent_weeks: int) -> int:
+    """The last half of a recent window, whose own fall counts against the drop too."""
+    return max(1, recent_weeks // 2)
+
+
+def _fell(signal: str, reached: float, change: float, ties_change: float, drop: float) -> bool:
+    """Did a signal fall by the drop (``reached``: the larger fall of the window and its last
+    weeks)? Fewer messages per tie is thinning only when the seam's contact (ties times
+    contact per tie, against the departments' ties) fell over the window too: new, lighter
     ties lower the contact per tie of a seam whose contact grew."""
-    return change <= -drop and (signal != INTENSITY or (1 + change) * (1 + ties_change) < 1)
+    return reached <= -drop and (signal != INTENSITY or (1 + change) * (1 + ties_change) < 1)
 
 
 def _flags(j: _Judged, q: tuple[float, ...], seams: Seams, departments: Sequence[str]) -> bool:
@@ -314,7 +336,7 @@ def _flags(j: _Judged, q: tuple[float, ...], seams: Seams, departments: Sequence
     survived BH (``_judge`` decides the same on the tests it reports)."""
     drop = seams.drop_for(departments[j.d1], departments[j.d2])
     ties_change = float(j.tests[0][1].change[j.column])
-    return any(_fell(name, float(t.change[j.column]), ties_change, drop)
+    return any(_fell(name, float(t.reached[j.column]), float(t.change[j.column]), ties_change, drop)
                and qv <= seams.false_discovery_rate
                for (name, t), qv in zip(j.tests, q, strict=True))
 
@@ -337,16 +359,20 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
     keep = np.flatnonzero(judged)
     if keep.size == 0:
         return []
-    tie_test = exposure_test(ties[:, keep], ties_exposure[:, keep], w.baseline, w.recent)
-    intensity_test = exposure_test(capped[:, keep], ties[:, keep], w.baseline, w.recent)
+    latest = latest_weeks(group.recent)
+    tie_test = exposure_test(ties[:, keep], ties_exposure[:, keep], w.baseline, w.recent,
+                             latest=latest)
+    intensity_test = exposure_test(capped[:, keep], ties[:, keep], w.baseline, w.recent,
+                                   latest=latest)
     bound = None if weeks.headcount is None else (weeks.headcount[d1] + weeks.headcount[d2])[keep]
     people_test = exposure_test(people[:, keep], _exposure(weeks.people, d1, d2)[:, keep],
-                                w.baseline, w.recent, bound)
+                                w.baseline, w.recent, bound, latest)
     tests: tuple[tuple[str, ExposureTest], ...] = (
         (TIES, tie_test), (INTENSITY, intensity_test), (PEOPLE, people_test))
     if weeks.carriers is not None:
         observed, expected = carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])
-        tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent)),)
+        tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent,
+                                          latest=latest)),)
     # the volume is reported beside the signals, not tested: its shares are plain sums
     volume_shares = [_pooled_share(volume[part][:, keep], volume_exposure[part][:, keep])
                      for part in (w.baseline, w.recent)]
@@ -375,9 +401,12 @@ def _exposure(matrix: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
     return exposure
 
 
-def _signal(name: str, test: ExposureTest, column: int, q: float) -> SignalTest:
+def _signal(name: str, test: ExposureTest, column: int, q: float, weeks: int) -> SignalTest:
+    change = float(test.change[column])
+    latest = change if test.latest is None else float(test.latest[column])
     return SignalTest(name, float(test.baseline_rate[column]), float(test.recent_rate[column]),
-                      float(test.change[column]), float(test.observed[column]),
+                      change, latest, weeks if test.latest is not None else 0,
+                      float(test.observed[column]),
                       float(test.expected[column]), float(test.dispersion[column]),
                       test.persistence, int(test.df[column]), float(test.t[column]), float(test.p[column]), q)
 
@@ -385,10 +414,11 @@ def _signal(name: str, test: ExposureTest, column: int, q: float) -> SignalTest:
 def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: Seams) -> SeamResult:
     a, b = departments[j.d1], departments[j.d2]
     drop, fdr = seams.drop_for(a, b), seams.false_discovery_rate
-    signals = tuple(_signal(name, test, j.column, qv)
+    weeks = latest_weeks(seams.window_for(a, b)[0])
+    signals = tuple(_signal(name, test, j.column, qv, weeks)
                     for (name, test), qv in zip(j.tests, q, strict=True))
     ties = signals[0]
-    big = [s for s in signals if _fell(s.signal, s.change, ties.change, drop)]
+    big = [s for s in signals if _fell(s.signal, s.reached, s.change, ties.change, drop)]
     flagged = [s for s in big if s.q <= fdr]
     if flagged:
         head, gate = min(flagged, key=lambda s: s.q), "flagged"
@@ -427,6 +457,9 @@ def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTe
             CONTACT: f"contact fell {-head.change:.0%} against its people's contact elsewhere "
                      f"(ties {ties.change:+.0%})",
             }[head.signal]
+    if gate != "threshold" and head.change > -drop:  # only its last weeks fell that far
+        span = "week" if head.latest_weeks == 1 else f"{head.latest_weeks} weeks"
+        fall += f", {-head.latest:.0%} over the last {span}"
     if gate == "flagged":
         return f"{fall} (threshold {drop:.0%}), significant (q={head.q:.3f} ≤ {fdr})"
     if gate == "BH":

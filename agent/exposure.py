@@ -67,6 +67,8 @@ class ExposureTest:
     t: np.ndarray  # scaled signed root deviance; negative is a fall
     p: np.ndarray  # one-sided: the chance of a fall at least this large
     persistence: float = 1.0  # how much more a recent sum varies than independent weeks
+    # the change over the last weeks of the recent window alone (None: all of them, as change)
+    latest: np.ndarray | None = None
 
     @cached_property  # read once per seam and signal: computed once per test
     def change(self) -> np.ndarray:
@@ -75,11 +77,20 @@ class ExposureTest:
             ratio = np.where(self.expected > 0, self.observed / self.expected - 1, 0.0)
         return np.asarray(ratio, float)
 
+    @cached_property
+    def reached(self) -> np.ndarray:
+        """How far each series has come: the larger fall of the whole recent window and of its
+        last weeks (``latest``), as a relative change."""
+        return self.change if self.latest is None else np.minimum(self.change, self.latest)
+
 
 def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
-                  recent: slice, bound: np.ndarray | None = None) -> ExposureTest:
+                  recent: slice, bound: np.ndarray | None = None,
+                  latest: int = 0) -> ExposureTest:
     """Test every column of ``counts`` for a fall against ``exposure`` (same shape); ``bound``
-    (per column) is the most a week's count can be, when there is one."""
+    (per column) is the most a week's count can be, when there is one. ``latest`` > 0 also
+    measures the change over that many final weeks of the recent window (not a test: the
+    p-value is the whole window's)."""
     y_b, e_b = counts[baseline], exposure[baseline]
     y_r, e_r = counts[recent], exposure[recent]
     pooled_yb, pooled_eb = y_b.sum(axis=0), e_b.sum(axis=0)
@@ -124,7 +135,16 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
 
         p[usable] = stats.t.cdf(t[usable], df[usable])
     return ExposureTest(rate, recent_rate, observed.astype(float), expected, dispersion,
-                        df.astype(int), t, p, inflate_recent)
+                        df.astype(int), t, p, inflate_recent,
+                        _latest_change(y_r, e_r, rate, latest) if 0 < latest < span else None)
+
+
+def _latest_change(y_r: np.ndarray, e_r: np.ndarray, rate: np.ndarray, weeks: int) -> np.ndarray:
+    """The change of the last ``weeks`` recent weeks' pooled count against the baseline rate."""
+    seen, expected = y_r[-weeks:].sum(axis=0), rate * e_r[-weeks:].sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = np.where(expected > 0, seen / np.where(expected > 0, expected, 1.0) - 1, 0.0)
+    return np.asarray(change, float)
 
 
 LENT_DF = 0.5  # the most degrees of freedom the other seams lend one, per degree of its own

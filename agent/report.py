@@ -36,8 +36,9 @@ def seams_table(seams: list[SeamResult], limit: int = 15) -> Table:
 
 
 def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
-    """Each seam's tests (one per signal): recent against what the baseline predicts, how bursty the
-    baseline was, p and q, and which gate decided."""
+    """Each seam's tests (one per signal): recent against what the baseline predicts (and the
+    change over the window's last weeks, which the drop reads too), how bursty the baseline was,
+    p and q, and which gate decided."""
     table = Table(title="Evidence: recent weeks against what the baseline predicts")
     for column in ("Departments", "Volume share", "Test", "Expected", "Seen", "Disp.", "p", "q",
                    "Gate"):
@@ -47,7 +48,8 @@ def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
             table.add_row(
                 f"{s.departments[0]} / {s.departments[1]}" if k == 0 else "",
                 f"{s.volume_baseline_share:.1%} → {s.volume_recent_share:.1%}" if k == 0 else "",
-                f"{test.signal} {test.change:+.0%}",
+                f"{test.signal} {test.change:+.0%}"
+                + (f" (last {test.latest_weeks} wk {test.latest:+.0%})" if test.latest_weeks else ""),
                 f"{test.expected:.0f}",
                 f"{test.observed:.0f}",
                 f"{test.dispersion:.1f}",

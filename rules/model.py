@@ -264,7 +264,10 @@ def _pair_label(a: str, b: str) -> str:
 class Seams(Strict):
     """Which department pairs are watched, and when one counts as drifting."""
 
-    drop: float = Field(0.30, gt=0, lt=1, description="relative fall in share that counts as drift")
+    drop: float = Field(
+        0.30, gt=0, lt=1,
+        description="relative fall that counts as drift, over the recent weeks or their last half",
+    )
     recent_weeks: int = Field(6, ge=1, le=26, description="weeks in the recent window")
     baseline_weeks: int = Field(26, ge=2, le=104, description="weeks in the baseline window")
     min_volume: float = Field(

@@ -110,3 +110,19 @@ def test_the_trigamma_inverse_inverts() -> None:
 
     for value in (1e-4, 0.01, 0.3, 2.0, 50.0):
         assert float(special.polygamma(1, _trigamma_inverse(value))) == pytest.approx(value, rel=1e-6)
+
+
+def test_the_latest_weeks_fall_is_measured_beside_the_window_not_tested() -> None:
+    exposure = np.full((32, 3), 100.0)
+    exposure[30] = 50.0  # a holiday week among the latest: its count is expected lower too
+    counts = 0.2 * exposure
+    counts[29:, 0] *= 0.5  # the last three weeks at half the rate
+    counts[26:, 1] *= 0.75  # the whole window at three quarters
+    slid = exposure_test(counts, exposure, BASELINE, RECENT, latest=3)
+    assert slid.latest is not None
+    assert np.allclose(slid.change, [85 / 110 - 1, -0.25, 0.0])  # 3 weeks at half of 5.5
+    assert np.allclose(slid.latest, [-0.5, -0.25, 0.0])
+    assert np.allclose(slid.reached, [-0.5, -0.25, 0.0])
+    whole = exposure_test(counts, exposure, BASELINE, RECENT)
+    assert whole.latest is None and np.array_equal(whole.reached, whole.change)
+    assert np.array_equal(slid.p, whole.p)  # the p-value is the whole window's

@@ -108,6 +108,8 @@ def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: P
         same = direct[frozenset(pair["departments"])]
         assert pair["drifting"] == same.drifting and pair["gate"] == same.gate
         assert pair["tests"]["ties"]["p"] == pytest.approx(same.tests[0].p, abs=1e-3)
+        assert pair["tests"]["ties"]["latest"] == {"weeks": 3,
+                                                   "change": round(same.tests[0].latest, 3)}
     text = CliRunner().invoke(main, ["analyze", "--data", str(tmp_path / "org"), "--as-of", as_of,
                                      "--calibrate"])
     assert text.exit_code == 0, text.output
