@@ -36,8 +36,8 @@ How far a signal fell is the larger fall of the whole recent window and of
 its last half (``latest_weeks``): a seam that slid to -60 % over two months
 has averaged about -40 % over its six recent weeks, and the drop asks how far
 it has come, not how far it came on average. Its significance is always the
-whole window's test: two weeks alone are too few to tell a fall from a quiet
-fortnight.
+whole window's test: three weeks alone are too few to tell a fall from a
+quiet spell.
 
 (Earlier versions tested weekly shares of summed weight with Welch's t,
 which estimated the recent weeks' variance from those few weeks: a real,
@@ -102,7 +102,7 @@ class SignalTest:
     recent: float
     change: float  # recent against baseline, relative
     latest: float  # the same over the recent window's last weeks alone
-    latest_weeks: int
+    latest_weeks: int  # how many (0: the window is too short to have a last half)
     observed: float  # pooled over the recent weeks
     expected: float  # the baseline rate times the recent exposure
     dispersion: float  # variance over mean, from the baseline weeks
@@ -401,12 +401,11 @@ def _exposure(matrix: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
     return exposure
 
 
-def _signal(name: str, test: ExposureTest, column: int, q: float, weeks: int) -> SignalTest:
+def _signal(name: str, test: ExposureTest, column: int, q: float) -> SignalTest:
     change = float(test.change[column])
     latest = change if test.latest is None else float(test.latest[column])
     return SignalTest(name, float(test.baseline_rate[column]), float(test.recent_rate[column]),
-                      change, latest, weeks if test.latest is not None else 0,
-                      float(test.observed[column]),
+                      change, latest, test.latest_weeks, float(test.observed[column]),
                       float(test.expected[column]), float(test.dispersion[column]),
                       test.persistence, int(test.df[column]), float(test.t[column]), float(test.p[column]), q)
 
@@ -414,8 +413,7 @@ def _signal(name: str, test: ExposureTest, column: int, q: float, weeks: int) ->
 def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: Seams) -> SeamResult:
     a, b = departments[j.d1], departments[j.d2]
     drop, fdr = seams.drop_for(a, b), seams.false_discovery_rate
-    weeks = latest_weeks(seams.window_for(a, b)[0])
-    signals = tuple(_signal(name, test, j.column, qv, weeks)
+    signals = tuple(_signal(name, test, j.column, qv)
                     for (name, test), qv in zip(j.tests, q, strict=True))
     ties = signals[0]
     big = [s for s in signals if _fell(s.signal, s.reached, s.change, ties.change, drop)]

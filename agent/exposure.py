@@ -67,8 +67,9 @@ class ExposureTest:
     t: np.ndarray  # scaled signed root deviance; negative is a fall
     p: np.ndarray  # one-sided: the chance of a fall at least this large
     persistence: float = 1.0  # how much more a recent sum varies than independent weeks
-    # the change over the last weeks of the recent window alone (None: all of them, as change)
+    # the change over the last ``latest_weeks`` of the recent window alone (None: not measured)
     latest: np.ndarray | None = None
+    latest_weeks: int = 0
 
     @cached_property  # read once per seam and signal: computed once per test
     def change(self) -> np.ndarray:
@@ -134,9 +135,11 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         from scipy import stats  # a slow import, needed only here
 
         p[usable] = stats.t.cdf(t[usable], df[usable])
+    measured = 0 < latest < span
     return ExposureTest(rate, recent_rate, observed.astype(float), expected, dispersion,
                         df.astype(int), t, p, inflate_recent,
-                        _latest_change(y_r, e_r, rate, latest) if 0 < latest < span else None)
+                        _latest_change(y_r, e_r, rate, latest) if measured else None,
+                        latest if measured else 0)
 
 
 def _latest_change(y_r: np.ndarray, e_r: np.ndarray, rate: np.ndarray, weeks: int) -> np.ndarray:
