@@ -323,20 +323,31 @@ def latest_weeks(recent_weeks: int) -> int:
     return max(1, recent_weeks // 2)
 
 
-def _fell(signal: str, reached: float, change: float, ties_change: float, drop: float) -> bool:
+def _fell(signal: str, reached: float, contact_change: float, drop: float) -> bool:
     """Did a signal fall by the drop (``reached``: the larger fall of the window and its last
-    weeks)? Fewer messages per tie is thinning only when the seam's contact (ties times
-    contact per tie, against the departments' ties) fell over the window too: new, lighter
-    ties lower the contact per tie of a seam whose contact grew."""
-    return reached <= -drop and (signal != INTENSITY or (1 + change) * (1 + ties_change) < 1)
+    weeks)? Fewer messages per tie is thinning only when the seam's contact fell over the
+    window too (``_contact_change``): new, lighter ties lower the contact per tie of a seam
+    whose contact grew."""
+    return reached <= -drop and (signal != INTENSITY or contact_change < 0)
+
+
+def _contact_change(changes: dict[str, float]) -> float:
+    """How the seam's contact moved over the window, by signal name: the contact signal's
+    change where it was tested, else ties times contact per tie against the departments' ties.
+    The contact signal reads the seam's own people, so it is the closer measure: on network's
+    tuning seeds it left out two false flags that the product let in, seams whose ties grew
+    by 11-86 % with lighter ones."""
+    if CONTACT in changes:
+        return changes[CONTACT]
+    return (1 + changes[INTENSITY]) * (1 + changes[TIES]) - 1
 
 
 def _flags(j: _Judged, q: tuple[float, ...], seams: Seams, departments: Sequence[str]) -> bool:
     """The gate, on a judged seam's raw tests: some signal fell by the rule's drop and
     survived BH (``_judge`` decides the same on the tests it reports)."""
     drop = seams.drop_for(departments[j.d1], departments[j.d2])
-    ties_change = float(j.tests[0][1].change[j.column])
-    return any(_fell(name, float(t.reached[j.column]), float(t.change[j.column]), ties_change, drop)
+    contact = _contact_change({name: float(t.change[j.column]) for name, t in j.tests})
+    return any(_fell(name, float(t.reached[j.column]), contact, drop)
                and qv <= seams.false_discovery_rate
                for (name, t), qv in zip(j.tests, q, strict=True))
 
@@ -416,7 +427,8 @@ def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: 
     signals = tuple(_signal(name, test, j.column, qv)
                     for (name, test), qv in zip(j.tests, q, strict=True))
     ties = signals[0]
-    big = [s for s in signals if _fell(s.signal, s.reached, s.change, ties.change, drop)]
+    contact = _contact_change({s.signal: s.change for s in signals})
+    big = [s for s in signals if _fell(s.signal, s.reached, contact, drop)]
     flagged = [s for s in big if s.q <= fdr]
     if flagged:
         head, gate = min(flagged, key=lambda s: s.q), "flagged"

@@ -7,7 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from agent.drift import benjamini_hochberg, detect, detect_seams, drifting_only, seam_weeks
+from agent.drift import (
+    SeamResult,
+    benjamini_hochberg,
+    detect,
+    detect_seams,
+    drifting_only,
+    seam_weeks,
+)
 from agent.ledger import ContactTable
 from rules.model import Seams
 
@@ -194,3 +201,49 @@ def test_the_placebo_path_reads_what_detect_decides(shuffle: bool) -> None:
         assert [r for r in full if r.drifting] == sorted(drifting, key=lambda r: -r.score)
         assert sorted(p_values.tolist()) == sorted(p for r in full for p in r.p_values)
         assert drifting or shuffle  # the planted seams drift unless the weeks were shuffled
+
+
+def lighter_ties_table(seed: int, recent: str) -> tuple[ContactTable, np.ndarray]:
+    """Random contact between 20 people a department; 40 fixed A / B pairs with five messages a
+    week. ``recent`` "lighter": as many new A / B pairs with one message each join them over the
+    recent weeks; "thinned": the same pairs with a message or two each."""
+    per, rng = 20, np.random.default_rng(seed)
+    fixed = [(a, per + b) for a in range(per) for b in range(per)][::10]  # 40 pairs
+    joining = [(a, per + b) for a in range(per) for b in range(per)][5::10]
+    rows: dict[tuple[int, int, int], float] = {}
+    for week in range(WEEKS):
+        late = week >= WEEKS - 6
+        for d1 in range(len(DEPTS)):
+            for d2 in range(d1, len(DEPTS)):
+                if (d1, d2) == (0, 1):
+                    continue
+                for _ in range(rng.poisson(120.0 if d1 == d2 else 40.0)):
+                    a, b = rng.integers(d1 * per, (d1 + 1) * per), rng.integers(d2 * per, (d2 + 1) * per)
+                    if a != b:
+                        key = (week, int(min(a, b)), int(max(a, b)))
+                        rows[key] = rows.get(key, 0.0) + 0.1
+        for a, b in fixed:
+            messages = rng.poisson(1.5) + 1 if late and recent == "thinned" else rng.poisson(4) + 1
+            rows[(week, a, b)] = 0.1 * messages
+        if late and recent == "lighter":
+            for a, b in joining:
+                rows[(week, a, b)] = 0.1
+    keys = np.array(sorted(rows))
+    table = ContactTable(0, WEEKS - 1, keys[:, 0].astype(np.int32), keys[:, 1].astype(np.int32),
+                         keys[:, 2].astype(np.int32),
+                         np.array([rows[tuple(k)] for k in keys.tolist()], np.float32))
+    return table, np.repeat(np.arange(len(DEPTS)), per)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fewer_messages_per_tie_counts_only_when_the_seams_contact_fell(seed: int) -> None:
+    def ab(recent: str) -> SeamResult:
+        found = detect_seams(*lighter_ties_table(seed, recent), DEPTS, SEAMS)
+        return next(s for s in found if s.departments == ("A", "B"))
+
+    lighter, thinned = ab("lighter"), ab("thinned")
+    per_tie = {t.signal: t for t in lighter.tests}["intensity"]
+    assert per_tie.change <= -0.3 and per_tie.q <= 0.05  # contact per tie did fall, clearly
+    assert {t.signal: t for t in lighter.tests}["contact"].change > 0  # but the seam gained
+    assert not lighter.drifting and lighter.gate == "threshold"
+    assert thinned.drifting and {t.signal: t for t in thinned.tests}["ties"].change > -0.1
