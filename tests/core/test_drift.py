@@ -218,9 +218,10 @@ def lighter_ties_table(seed: int, recent: str) -> tuple[ContactTable, np.ndarray
                 if (d1, d2) == (0, 1):
                     continue
                 for _ in range(rng.poisson(120.0 if d1 == d2 else 40.0)):
-                    a, b = rng.integers(d1 * per, (d1 + 1) * per), rng.integers(d2 * per, (d2 + 1) * per)
-                    if a != b:
-                        key = (week, int(min(a, b)), int(max(a, b)))
+                    x = int(rng.integers(d1 * per, (d1 + 1) * per))
+                    y = int(rng.integers(d2 * per, (d2 + 1) * per))
+                    if x != y:
+                        key = (week, min(x, y), max(x, y))
                         rows[key] = rows.get(key, 0.0) + 0.1
         for a, b in fixed:
             messages = rng.poisson(1.5) + 1 if late and recent == "thinned" else rng.poisson(4) + 1
