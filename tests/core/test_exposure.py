@@ -120,7 +120,7 @@ def test_the_latest_weeks_fall_is_measured_beside_the_window_not_tested() -> Non
     counts[26:, 1] *= 0.75  # the whole window at three quarters
     slid = exposure_test(counts, exposure, BASELINE, RECENT, latest=3)
     assert slid.latest is not None
-    assert np.allclose(slid.change, [85 / 110 - 1, -0.25, 0.0])  # 3 weeks at half of 5.5
+    assert np.allclose(slid.change, [85 / 110 - 1, -0.25, 0.0])  # 85 seen, 110 expected
     assert np.allclose(slid.latest, [-0.5, -0.25, 0.0])
     assert np.allclose(slid.reached, [-0.5, -0.25, 0.0])
     whole = exposure_test(counts, exposure, BASELINE, RECENT)

@@ -98,9 +98,9 @@ class Score:
     def interval(self, figure: str, level: float = 0.9, draws: int = 2000) -> tuple[float, float]:
         """A bootstrap interval for ``recall`` or ``precision`` over the planted organisations
         (resampling whole organisations: seams of one organisation share its noise, so they
-        are not independent draws). Six network organisations built with 30 weeks of history
-        instead of 40 scored recall 0.54 instead of 0.79, from their seams' natural wander
-        alone: the interval says how far such a figure can be trusted."""
+        are not independent draws). A seam's own movement over six weeks is as large as a
+        good part of a planted fall, so which organisations a seed range happens to hold moves
+        recall by a tenth or more; the interval says how far such a figure can be trusted."""
         if not self.per_org:
             return float("nan"), float("nan")
         counts = np.array(self.per_org, float)
