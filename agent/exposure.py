@@ -74,9 +74,7 @@ class ExposureTest:
     @cached_property  # read once per seam and signal: computed once per test
     def change(self) -> np.ndarray:
         """Relative change of the recent rate against the baseline rate (0 when unknown)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(self.expected > 0, self.observed / self.expected - 1, 0.0)
-        return np.asarray(ratio, float)
+        return _relative_change(self.observed, self.expected)
 
     @cached_property
     def reached(self) -> np.ndarray:
@@ -144,7 +142,11 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
 
 def _latest_change(y_r: np.ndarray, e_r: np.ndarray, rate: np.ndarray, weeks: int) -> np.ndarray:
     """The change of the last ``weeks`` recent weeks' pooled count against the baseline rate."""
-    seen, expected = y_r[-weeks:].sum(axis=0), rate * e_r[-weeks:].sum(axis=0)
+    return _relative_change(y_r[-weeks:].sum(axis=0), rate * e_r[-weeks:].sum(axis=0))
+
+
+def _relative_change(seen: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """``seen / expected - 1``, 0 where nothing was expected."""
     with np.errstate(invalid="ignore", divide="ignore"):
         change = np.where(expected > 0, seen / np.where(expected > 0, expected, 1.0) - 1, 0.0)
     return np.asarray(change, float)

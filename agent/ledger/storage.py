@@ -368,8 +368,9 @@ def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
     w = np.concatenate([existing.weight, w])
     key = a.astype(np.int64) << 32 | b.astype(np.int64)
     order = np.argsort(key, kind="stable" if sorted_runs else "quicksort")
-    first = starts_of_runs(key[order])
-    unique_keys = key[order][first]
+    ordered = key[order]
+    first = starts_of_runs(ordered)
+    unique_keys = ordered[first]
     return WeekContacts(
         (unique_keys >> 32).astype(np.int32),
         (unique_keys & 0xFFFFFFFF).astype(np.int32),
