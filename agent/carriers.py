@@ -69,16 +69,19 @@ class KnownRows:
     da: np.ndarray  # the departments of a and b
     db: np.ndarray
     weight: np.ndarray
+    mail: np.ndarray | None = None  # as ``ContactTable.mail``
 
     @classmethod
     def of(cls, table: ContactTable, dept_of: np.ndarray) -> KnownRows:
         da = dept_of[table.a] if table.a.size else np.empty(0, np.int64)
         db = dept_of[table.b] if table.b.size else np.empty(0, np.int64)
         known = (da >= 0) & (db >= 0) & (table.weight > 0)
+        mail = table.mail
         if known.all():  # the usual case: everyone has a department, nothing to pick
-            return cls(table.week.astype(np.int64), table.a, table.b, da, db, table.weight)
+            return cls(table.week.astype(np.int64), table.a, table.b, da, db, table.weight, mail)
         return cls(table.week[known].astype(np.int64), table.a[known], table.b[known],
-                   da[known], db[known], table.weight[known])
+                   da[known], db[known], table.weight[known],
+                   None if mail is None else mail[known])
 
 
 def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,

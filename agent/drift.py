@@ -1,6 +1,6 @@
 """Which seams between departments are thinning, and which personal ties lapsed.
 
-A seam is judged on four signals, each a weekly count against an exposure
+A seam is judged on five signals, each a weekly count against an exposure
 (``agent.exposure``: pooled recent weeks against the baseline rate, with
 the overdispersion estimated from the baseline alone):
 
@@ -25,11 +25,18 @@ the overdispersion estimated from the baseline alone):
   leave or a busy quarter inside a department lowers the expectation, not
   the verdict. Distinct ties saturate (a pair with three messages a week
   keeps its tie when it loses two), so this signal sees more of a fall.
+- **messages**: contact per tie on mail alone, each pair's week of mail
+  capped, against the pairs that mailed each other that week. A pair's weekly
+  hour together already reaches the cap, so the intensity signal cannot see
+  its messages thin; this one can. It needs each pair-week's mail weight,
+  which the ledger keeps from schema 4 on: while any week of the windows was
+  written before that, the seam is judged on the other four.
 
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
-discovery rate over every test made (all four signals of every judged seam);
-fewer messages per tie counts only when the seam's contact fell too. Seams
+discovery rate over every test made (every signal of every judged seam);
+fewer messages per tie (intensity or messages) counts only when the seam's
+contact fell too. Seams
 whose baseline contact is below ``min_volume`` are not judged.
 
 How far a signal fell is the larger fall of the whole recent window and of
@@ -63,13 +70,14 @@ from agent.ledger import ContactTable
 from rules.model import Seams, Signals
 
 __all__ = [
-    "LapsedTie", "PersonTrend", "SeamResult", "SeamWeeks", "SignalTest", "Windows",
+    "LapsedTie", "MailWeeks", "PersonTrend", "SeamResult", "SeamWeeks", "SignalTest", "Windows",
     "benjamini_hochberg", "detect", "detect_seams", "drifting_only", "lapsed_ties", "person_trends",
     "seam_weeks", "windows_for",
 ]
 
-TIES, INTENSITY, PEOPLE, CONTACT = "ties", "intensity", "people", "contact"
-SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT)  # the order of SeamResult.tests
+TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES = "ties", "intensity", "people", "contact", "messages"
+SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES)  # the order of SeamResult.tests
+THINNING = (INTENSITY, MESSAGES)  # "the same people, fewer messages": per tie, not in total
 
 
 class _Weeks(Protocol):
@@ -201,6 +209,7 @@ class SeamWeeks:
     people: np.ndarray
     headcount: np.ndarray | None = None
     carriers: Carriers | None = None  # per person, for the contact signal (none: not tested)
+    mail: MailWeeks | None = None  # for the messages signal (none: no week has mail weights)
 
     @property
     def n_weeks(self) -> int:
@@ -210,7 +219,26 @@ class SeamWeeks:
         """The same weeks in another order (the week-shuffle placebo)."""
         return SeamWeeks(self.volume[order], self.ties[order], self.capped[order],
                          self.people[order], self.headcount,
-                         None if self.carriers is None else self.carriers.reordered(order))
+                         None if self.carriers is None else self.carriers.reordered(order),
+                         None if self.mail is None else self.mail.reordered(order))
+
+
+@dataclass(frozen=True)
+class MailWeeks:
+    """Mail alone, by department pair and week as ``SeamWeeks``: the pairs of people who
+    mailed each other and their mail weight, each pair's week capped. ``known`` says which
+    weeks have it (a week written before the ledger kept mail weights does not)."""
+
+    ties: np.ndarray
+    capped: np.ndarray
+    known: np.ndarray  # [week] bool
+
+    def reordered(self, order: np.ndarray) -> MailWeeks:
+        return MailWeeks(self.ties[order], self.capped[order], self.known[order])
+
+    def covers(self, windows: Windows) -> bool:
+        """Whether every week of both windows has mail weights."""
+        return bool(self.known[windows.baseline].all() and self.known[windows.recent].all())
 
 
 def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
@@ -227,7 +255,21 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
                      _symmetric(code, np.minimum(rows.weight, cap), shape),
                      reaching + reaching.transpose(0, 2, 1),
                      np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64),
-                     by_person)
+                     by_person, _mail_weeks(rows, code, shape, cap))
+
+
+def _mail_weeks(rows: KnownRows, code: np.ndarray, shape: tuple[int, int, int],
+                cap: float) -> MailWeeks | None:
+    if rows.mail is None:
+        return None
+    unknown = np.isnan(rows.mail)
+    known = np.bincount(rows.week[unknown], minlength=shape[0]) == 0
+    if not known.any():
+        return None
+    mailed = np.flatnonzero(rows.mail > 0)  # NaN is not: an unknown week's rows count nothing
+    mail_code = code.take(mailed)
+    return MailWeeks(_symmetric(mail_code, None, shape),
+                     _symmetric(mail_code, np.minimum(rows.mail.take(mailed), cap), shape), known)
 
 
 def _symmetric(code: np.ndarray, weights: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
@@ -257,6 +299,7 @@ class _Judged:
     column: int
     volume: tuple[float, float, float, float]  # baseline, recent, baseline share, recent share
     ties: tuple[float, float]  # per week, baseline and recent
+    mail_change: float  # the seam's capped mail against its departments' mail ties (NaN: unknown)
 
 
 def detect_seams(
@@ -323,12 +366,19 @@ def latest_weeks(recent_weeks: int) -> int:
     return max(1, recent_weeks // 2)
 
 
-def _fell(signal: str, reached: float, contact_change: float, drop: float) -> bool:
+def _fell(signal: str, reached: float, totals: dict[str, float], drop: float) -> bool:
     """Did a signal fall by the drop (``reached``: the larger fall of the window and its last
-    weeks)? Fewer messages per tie is thinning only when the seam's contact fell over the
-    window too (``_contact_change``): new, lighter ties lower the contact per tie of a seam
-    whose contact grew."""
-    return reached <= -drop and (signal != INTENSITY or contact_change < 0)
+    weeks)? Fewer messages per tie is thinning only when the seam's contact of that kind fell
+    over the window too (``totals``, by signal: ``_totals``): new, lighter ties lower the
+    contact per tie of a seam whose contact grew."""
+    return reached <= -drop and (signal not in THINNING or totals.get(signal, 0.0) < 0)
+
+
+def _totals(changes: dict[str, float], mail_change: float) -> dict[str, float]:
+    """How the seam's contact behind each per-tie signal moved: all of it for contact per tie,
+    its mail for messages per mail tie (a pair's weekly meeting keeps its capped contact
+    whole while its messages thin)."""
+    return {INTENSITY: _contact_change(changes), MESSAGES: mail_change}
 
 
 def _contact_change(changes: dict[str, float]) -> float:
@@ -346,8 +396,8 @@ def _flags(j: _Judged, q: tuple[float, ...], seams: Seams, departments: Sequence
     """The gate, on a judged seam's raw tests: some signal fell by the rule's drop and
     survived BH (``_judge`` decides the same on the tests it reports)."""
     drop = seams.drop_for(departments[j.d1], departments[j.d2])
-    contact = _contact_change({name: float(t.change[j.column]) for name, t in j.tests})
-    return any(_fell(name, float(t.reached[j.column]), contact, drop)
+    totals = _totals({name: float(t.change[j.column]) for name, t in j.tests}, j.mail_change)
+    return any(_fell(name, float(t.reached[j.column]), totals, drop)
                and qv <= seams.false_discovery_rate
                for (name, t), qv in zip(j.tests, q, strict=True))
 
@@ -384,6 +434,15 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
         observed, expected = carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])
         tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent,
                                           latest=latest)),)
+    mail_change = np.full(keep.size, np.nan)
+    if weeks.mail is not None and weeks.mail.covers(w):
+        mail_capped, mail_ties = weeks.mail.capped[:, d1, d2], weeks.mail.ties[:, d1, d2]
+        tests += ((MESSAGES, exposure_test(mail_capped[:, keep], mail_ties[:, keep],
+                                           w.baseline, w.recent, latest=latest)),)
+        mail_exposure = _exposure(weeks.mail.ties, d1, d2)
+        before, after = (_pooled_share(mail_capped[part][:, keep], mail_exposure[part][:, keep])
+                         for part in (w.baseline, w.recent))
+        mail_change = np.where(before > 0, after / np.where(before > 0, before, 1.0) - 1, np.nan)
     # the volume is reported beside the signals, not tested: its shares are plain sums
     volume_shares = [_pooled_share(volume[part][:, keep], volume_exposure[part][:, keep])
                      for part in (w.baseline, w.recent)]
@@ -393,7 +452,8 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
         _Judged(group.d1[k], group.d2[k], tests, column,
                 (float(baseline_volume[k]), float(volume[w.recent, k].sum()),
                  float(volume_shares[0][column]), float(volume_shares[1][column])),
-                (float(ties[w.baseline, k].sum() / n_b), float(ties[w.recent, k].sum() / n_r)))
+                (float(ties[w.baseline, k].sum() / n_b), float(ties[w.recent, k].sum() / n_r)),
+                float(mail_change[column]))
         for column, k in enumerate(keep)
     ]
 
@@ -427,8 +487,8 @@ def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: 
     signals = tuple(_signal(name, test, j.column, qv)
                     for (name, test), qv in zip(j.tests, q, strict=True))
     ties = signals[0]
-    contact = _contact_change({s.signal: s.change for s in signals})
-    big = [s for s in signals if _fell(s.signal, s.reached, contact, drop)]
+    totals = _totals({s.signal: s.change for s in signals}, j.mail_change)
+    big = [s for s in signals if _fell(s.signal, s.reached, totals, drop)]
     flagged = [s for s in big if s.q <= fdr]
     if flagged:
         head, gate = min(flagged, key=lambda s: s.q), "flagged"
@@ -466,6 +526,7 @@ def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTe
             INTENSITY: f"contact per tie fell {-head.change:.0%} (ties {ties.change:+.0%})",
             CONTACT: f"contact fell {-head.change:.0%} against its people's contact elsewhere "
                      f"(ties {ties.change:+.0%})",
+            MESSAGES: f"messages per mail tie fell {-head.change:.0%} (ties {ties.change:+.0%})",
             }[head.signal]
     if gate != "threshold" and head.change > -drop:  # only its last weeks fell that far
         span = "week" if head.latest_weeks == 1 else f"{head.latest_weeks} weeks"

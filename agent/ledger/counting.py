@@ -75,12 +75,13 @@ class AddStats:
 class Batch:
     """Contributions gathered since the last commit, as flat typed arrays.
 
-    One row per counted interaction (its digest and week); one entry per
-    pair of people it gives weight to, pointing at its row.
+    One row per counted interaction (its digest, week, and whether it is mail);
+    one entry per pair of people it gives weight to, pointing at its row.
     """
 
     digest: array = field(default_factory=lambda: array("q"))
     week: array = field(default_factory=lambda: array("i"))
+    is_mail: array = field(default_factory=lambda: array("b"))  # 1: a message, 0: a meeting
     row: array = field(default_factory=lambda: array("i"))  # which digest a pair belongs to
     a: array = field(default_factory=lambda: array("i"))
     b: array = field(default_factory=lambda: array("i"))
@@ -94,6 +95,7 @@ class Batch:
         offset = len(self.digest)
         self.digest.extend(other.digest)
         self.week.extend(other.week)
+        self.is_mail.extend(other.is_mail)
         self.row.frombytes((np.frombuffer(other.row, np.int32) + offset).astype(np.int32).tobytes())
         self.a.extend(other.a)
         self.b.extend(other.b)
@@ -106,6 +108,7 @@ class Batch:
         row = len(self.digest)
         self.digest.append(digest)
         self.week.append(week)
+        self.is_mail.append(0)
         if len(members) == 2:  # a one-to-one: one pair
             self.a.append(members[0])
             self.b.append(members[1])
@@ -157,6 +160,7 @@ class Batcher:
         ids_of, digest_of = self.ids_of, self.digest_of
         append_row, append_a, append_b = batch.row.append, batch.a.append, batch.b.append
         append_w, append_digest, append_week = batch.weight.append, batch.digest.append, batch.week.append
+        append_mail = batch.is_mail.append
         add_meeting = batch.add_meeting
         email_kind = InteractionKind.EMAIL
         broadcast, mail_weight = signals.broadcast_size, signals.mail_weight
@@ -187,6 +191,7 @@ class Batcher:
                     append_w(share)
                     append_digest(digest_of("email:" + item.id))
                     append_week(week)
+                    append_mail(1)
                     row += 1
                     counted += 1
                     continue
@@ -208,6 +213,7 @@ class Batcher:
                     continue
                 append_digest(digest_of("email:" + item.id))
                 append_week(week)
+                append_mail(1)
             else:
                 ids = [ids_of[p] for p in item.participants if p in ids_of]
                 digest = digest_of("meeting:" + item.id)

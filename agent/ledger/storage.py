@@ -34,7 +34,10 @@ from rules.model import Signals
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 3  # 2: pending meetings as attendee ids; 3: weeks as a base plus segments
+# 2: pending meetings as attendee ids; 3: weeks as a base plus segments; 4: each pair-week's
+# mail weight beside its weight (a schema-3 ledger is read as it is: its weeks' mail is unknown)
+SCHEMA = 4
+READABLE = (3, 4)
 MAX_SEGMENTS = 8  # a week with this many segments is compacted into its base
 #: What stands in people.json where a forgotten person's pseudonym was (never a pseudonym).
 FORGOTTEN = "-"
@@ -42,19 +45,27 @@ FORGOTTEN = "-"
 
 @dataclass
 class WeekContacts:
-    """One week of pair weights; ``a < b`` index the ledger's people list."""
+    """One week of pair weights; ``a < b`` index the ledger's people list. ``mail`` is the
+    part of each pair's weight that came from messages, None for a week written before the
+    ledger kept it (schema 3): unknown, not zero."""
 
     a: np.ndarray
     b: np.ndarray
     weight: np.ndarray
     seen: np.ndarray  # sorted digests of the interactions counted in this week
+    mail: np.ndarray | None
 
     @staticmethod
     def empty() -> WeekContacts:
         return WeekContacts(
             np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32),
-            np.empty(0, np.int64),
+            np.empty(0, np.int64), np.empty(0, np.float32),
         )
+
+    def without(self, keep: np.ndarray) -> WeekContacts:
+        """Only the pair rows ``keep`` selects (every digest stays counted)."""
+        return WeekContacts(self.a[keep], self.b[keep], self.weight[keep], self.seen,
+                            None if self.mail is None else self.mail[keep])
 
 
 class LedgerFiles:
@@ -99,9 +110,15 @@ class LedgerFiles:
                     f"the ledger in {self.directory} was written with a different secret key; "
                     "restore the old key or move the ledger away to start afresh"
                 )
-            if stored.get("schema") != SCHEMA:
+            if stored.get("schema") not in READABLE:
                 raise ConfigError(f"the ledger in {self.directory} has schema "
-                                  f"{stored.get('schema')}, this version reads {SCHEMA}")
+                                  f"{stored.get('schema')}, this version reads "
+                                  + " and ".join(map(str, READABLE)))
+            if stored.get("schema") != SCHEMA:
+                # weeks already written stay as they are; new ones carry their mail weight
+                log.info("ledger %s upgraded from schema %s to %s", self.directory,
+                         stored.get("schema"), SCHEMA)
+                write_private(path, json.dumps(meta).encode())
         else:
             write_private(path, json.dumps(meta).encode())
 
@@ -148,7 +165,9 @@ class LedgerFiles:
             return pieces[0]
         a, b, weight, seen = (np.concatenate([getattr(p, name) for p in pieces[1:]])
                               for name in ("a", "b", "weight", "seen"))
-        return _merged(pieces[0], a, b, weight, seen, sorted_runs=True)
+        mail = (None if any(p.mail is None for p in pieces[1:])
+                else np.concatenate([p.mail for p in pieces[1:] if p.mail is not None]))
+        return _merged(pieces[0], a, b, weight, mail, seen, sorted_runs=True)
 
     def _seen(self, week: int) -> np.ndarray:
         """Digests counted in a week, kept in memory while this ledger is open."""
@@ -250,6 +269,7 @@ class LedgerFiles:
         pair_a = np.frombuffer(batch.a, np.int32)
         pair_b = np.frombuffer(batch.b, np.int32)
         weights = np.frombuffer(batch.weight, np.float32)
+        mail = weights * np.frombuffer(batch.is_mail, np.int8)[rows]
         # Sort rows and pairs by week once, then walk the weeks in slices.
         row_order = np.argsort(weeks, kind="stable")
         sorted_weeks = weeks[row_order]
@@ -271,7 +291,7 @@ class LedgerFiles:
             pairs = pair_order[plo:phi]
             pairs = pairs[keep[rows[pairs]]]
             self._add_segment(int(week), _merged(empty, pair_a[pairs], pair_b[pairs],
-                                                 weights[pairs], digests[fresh]))
+                                                 weights[pairs], mail[pairs], digests[fresh]))
             new_total += int(fresh.size)
         return new_total
 
@@ -298,9 +318,7 @@ class LedgerFiles:
             if not keep.all():
                 removed += int((~keep).sum())
                 upto = max([upto, *(seq for seq, _ in segments)])
-                _write_npz(self._base_path(week), WeekContacts(
-                    contacts.a[keep], contacts.b[keep], contacts.weight[keep], contacts.seen),
-                    upto=upto)
+                _write_npz(self._base_path(week), contacts.without(keep), upto=upto)
                 self._seen_cache.pop(week, None)
             # segments the base took in, also those an interrupted earlier forget left
             for path in self.directory.glob(f"week-{week:05d}-*.npz"):
@@ -340,10 +358,12 @@ def _damaged(path: Path, exc: BaseException) -> StateDamaged:
 def _read_npz(path: Path) -> WeekContacts:
     try:
         with np.load(path) as data:
-            week = WeekContacts(data["a"], data["b"], data["weight"], data["seen"])
+            week = WeekContacts(data["a"], data["b"], data["weight"], data["seen"],
+                                data.get("mail"))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise _damaged(path, exc) from None
-    sizes = {week.a.size, week.b.size, week.weight.size}
+    sizes = {week.a.size, week.b.size, week.weight.size,
+             *(() if week.mail is None else (week.mail.size,))}
     if len(sizes) != 1 or week.a.dtype != np.int32 or week.seen.dtype != np.int64:
         raise _damaged(path, ValueError("its arrays do not fit together"))
     return week
@@ -353,6 +373,8 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
     buffer = io.BytesIO()
     arrays: dict[str, np.ndarray] = {"a": contacts.a, "b": contacts.b, "weight": contacts.weight,
                                      "seen": contacts.seen}
+    if contacts.mail is not None:
+        arrays["mail"] = contacts.mail
     if upto is not None:
         arrays["upto"] = np.array(upto)
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
@@ -360,21 +382,29 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
 
 
 def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
-            digests: np.ndarray, *, sorted_runs: bool = False) -> WeekContacts:
+            mail: np.ndarray | None, digests: np.ndarray, *,
+            sorted_runs: bool = False) -> WeekContacts:
     """Existing week plus new contributions, one row per pair. ``sorted_runs``: the parts are
-    stored weeks one after another (each one's pairs and digests ascending), joined run by run."""
+    stored weeks one after another (each one's pairs and digests ascending), joined run by run.
+    The mail weight stays unknown (None) if either side's is."""
     a = np.concatenate([existing.a, a])
     b = np.concatenate([existing.b, b])
-    w = np.concatenate([existing.weight, w])
     key = a.astype(np.int64) << 32 | b.astype(np.int64)
     order = np.argsort(key, kind="stable" if sorted_runs else "quicksort")
     ordered = key[order]
     first = starts_of_runs(ordered)
     unique_keys = ordered[first]
+    group = np.cumsum(first) - 1
+
+    def summed(existing_part: np.ndarray, new: np.ndarray) -> np.ndarray:
+        values = np.concatenate([existing_part, new])[order]
+        return np.bincount(group, weights=values, minlength=unique_keys.size).astype(np.float32)
+
+    old_mail = existing.mail
     return WeekContacts(
         (unique_keys >> 32).astype(np.int32),
         (unique_keys & 0xFFFFFFFF).astype(np.int32),
-        np.bincount(np.cumsum(first) - 1, weights=w[order], minlength=unique_keys.size
-                    ).astype(np.float32),
+        summed(existing.weight, w),
         unique_sorted(np.concatenate([existing.seen, digests]), runs=sorted_runs),
+        None if mail is None or old_mail is None else summed(old_mail, mail),
     )

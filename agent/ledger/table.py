@@ -19,6 +19,9 @@ class ContactTable:
     a: np.ndarray
     b: np.ndarray
     weight: np.ndarray
+    # the part of each row's weight that came from messages: NaN in a week written before the
+    # ledger kept it (schema 3), None when no week has it
+    mail: np.ndarray | None = None
 
     @property
     def n_weeks(self) -> int:
@@ -34,7 +37,8 @@ def read_table(ledger: LedgerFiles, first_week: int, last_week: int) -> ContactT
         offsets.append(np.full(contacts.a.size, week - first_week, np.int32))
     if not parts:
         empty = np.empty(0, np.int32)
-        return ContactTable(first_week, last_week, empty, empty, empty, np.empty(0, np.float32))
+        return ContactTable(first_week, last_week, empty, empty, empty, np.empty(0, np.float32),
+                            np.empty(0, np.float32))
     return ContactTable(
         first_week,
         last_week,
@@ -42,4 +46,6 @@ def read_table(ledger: LedgerFiles, first_week: int, last_week: int) -> ContactT
         np.concatenate([p.a for p in parts]),
         np.concatenate([p.b for p in parts]),
         np.concatenate([p.weight for p in parts]),
+        np.concatenate([np.full(p.a.size, np.nan, np.float32) if p.mail is None else p.mail
+                        for p in parts]),
     )

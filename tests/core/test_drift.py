@@ -248,3 +248,74 @@ def test_fewer_messages_per_tie_counts_only_when_the_seams_contact_fell(seed: in
     assert {t.signal: t for t in lighter.tests}["contact"].change > 0  # but the seam gained
     assert not lighter.drifting and lighter.gate == "threshold"
     assert thinned.drifting and {t.signal: t for t in thinned.tests}["ties"].change > -0.1
+
+
+def meeting_and_mail_table(seed: int, thinned: bool, unknown_week: int | None = None
+                           ) -> tuple[ContactTable, np.ndarray]:
+    """Random mail between 20 people a department; 40 fixed A / B pairs who meet for an hour
+    every week and mail each other about five times. ``thinned``: over the recent weeks the
+    meetings go on and the messages fall to about one a week. ``unknown_week``: that week was
+    written before the ledger kept mail weights (NaN)."""
+    per, rng = 20, np.random.default_rng(seed)
+    fixed = [(a, per + b) for a in range(per) for b in range(per)][::10]
+    rows: dict[tuple[int, int, int], list[float]] = {}
+
+    def add(key: tuple[int, int, int], weight: float, mail: float) -> None:
+        row = rows.setdefault(key, [0.0, 0.0])
+        row[0] += weight
+        row[1] += mail
+
+    for week in range(WEEKS):
+        late = week >= WEEKS - 6
+        for d1 in range(len(DEPTS)):
+            for d2 in range(d1, len(DEPTS)):
+                for _ in range(rng.poisson(120.0 if d1 == d2 else 40.0)):
+                    x = int(rng.integers(d1 * per, (d1 + 1) * per))
+                    y = int(rng.integers(d2 * per, (d2 + 1) * per))
+                    if x != y:
+                        add((week, min(x, y), max(x, y)), 0.1, 0.1)
+        for a, b in fixed:
+            messages = rng.poisson(0.3) + 1 if late and thinned else rng.poisson(4) + 1
+            add((week, a, b), 1.0, 0.0)  # the weekly hour: alone it reaches the cap
+            add((week, a, b), 0.1 * messages, 0.1 * messages)
+    keys = np.array(sorted(rows))
+    values = np.array([rows[tuple(k)] for k in keys.tolist()], np.float32)
+    mail = values[:, 1].copy()
+    if unknown_week is not None:
+        mail[keys[:, 0] == unknown_week] = np.nan
+    table = ContactTable(0, WEEKS - 1, keys[:, 0].astype(np.int32), keys[:, 1].astype(np.int32),
+                         keys[:, 2].astype(np.int32), values[:, 0], mail)
+    return table, np.repeat(np.arange(len(DEPTS)), per)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fewer_messages_beside_a_weekly_meeting_are_found_on_mail_alone(seed: int) -> None:
+    """The weekly hour keeps each pair's capped contact at the cap, so contact per tie cannot
+    see its messages fall; messages per mail tie can, and flags the seam."""
+    def ab(thinned: bool, unknown_week: int | None = None) -> SeamResult:
+        found = detect_seams(*meeting_and_mail_table(seed, thinned, unknown_week), DEPTS, SEAMS)
+        return next(s for s in found if s.departments == ("A", "B"))
+
+    thinned = ab(True)
+    tests = {t.signal: t for t in thinned.tests}
+    assert abs(tests["intensity"].change) < 0.1 and abs(tests["ties"].change) < 0.1
+    assert tests["messages"].change < -0.5
+    assert thinned.drifting and thinned.signal == "messages"
+    assert "messages per mail tie fell" in thinned.reason
+    steady = ab(False)
+    assert not steady.drifting and "messages" in {t.signal for t in steady.tests}
+    # one baseline week without mail weights: the signal is not tested, nothing is guessed
+    old = ab(True, unknown_week=3)
+    assert [t.signal for t in old.tests] == ["ties", "intensity", "people", "contact"]
+    assert not old.drifting
+
+
+def test_messages_per_mail_tie_counts_only_when_the_seams_mail_fell() -> None:
+    """As for contact per tie: many new pairs with one message each lower the messages per mail
+    tie of a seam whose mail grew, and that is not thinning."""
+    table, dept_of = lighter_ties_table(1, "lighter")
+    found = detect_seams(replace(table, mail=table.weight.copy()), dept_of, DEPTS, SEAMS)
+    ab = next(s for s in found if s.departments == ("A", "B"))
+    messages = {t.signal: t for t in ab.tests}["messages"]
+    assert messages.change <= -0.3 and messages.q <= 0.05
+    assert not ab.drifting and ab.gate == "threshold"

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.ledger import LedgerFiles, read_table, week_of, weigh
+from agent.ledger import MAX_SEGMENTS, SCHEMA, LedgerFiles, WeekContacts, read_table, week_of, weigh
 from agent.pseudonym import Pseudonymiser
 from connectors.base import Interaction, InteractionKind
+from connectors.common.errors import ConfigError
 from rules.model import Signals
 
 KEY = b"ledger-test-key-0123456789"
@@ -231,3 +232,69 @@ def test_a_crash_during_compaction_counts_nothing_twice(tmp_path: Path) -> None:
         shutil.copy(path, tmp_path / "ledger" / path.name)
     contacts = open_ledger(tmp_path).load_week(week_of(T))
     assert float(contacts.weight.sum()) == pytest.approx(MAX_SEGMENTS)
+
+
+def test_each_pair_week_keeps_its_mail_weight_beside_its_weight(tmp_path: Path) -> None:
+    """Schema 4: the part of a pair's week that came from mail, summed across segments and
+    kept through compaction and forgetting."""
+    ledger = open_ledger(tmp_path)
+    for commit in range(MAX_SEGMENTS + 1):  # enough commits to compact the week once
+        ledger.add([meeting(f"m{commit}", ("p1@x.org", "p2@x.org")),
+                    mail(f"e{commit}", ("p1@x.org", "p2@x.org", "p3@x.org")),
+                    mail(f"f{commit}", ("p3@x.org", "p4@x.org"))], MEMBERS, NOW)
+        ledger.commit(NOW)
+    commits = MAX_SEGMENTS + 1
+    ids = {ledger.id_of(p): p for p in MEMBERS}
+
+    def by_pair(contacts: WeekContacts) -> dict[tuple[str, str], tuple[float, float]]:
+        assert contacts.mail is not None
+        return {tuple(sorted((ids[a], ids[b]))): (w, m) for a, b, w, m in zip(
+            contacts.a.tolist(), contacts.b.tolist(), contacts.weight.tolist(),
+            contacts.mail.tolist(), strict=True)}
+
+    got = by_pair(ledger.load_week(week_of(T)))
+    assert got[("p1@x.org", "p2@x.org")] == pytest.approx((commits * 1.05, commits * 0.05))
+    assert got[("p1@x.org", "p3@x.org")] == pytest.approx((commits * 0.05, commits * 0.05))
+    assert got[("p3@x.org", "p4@x.org")] == pytest.approx((commits * 0.1, commits * 0.1))
+    table = read_table(ledger, week_of(T) - 1, week_of(T) + 1)
+    assert table.mail is not None and float(table.mail.sum()) == pytest.approx(commits * 0.2)
+    ledger.forget(ledger.pseudonymiser.person("p4@x.org"))
+    assert ("p3@x.org", "p4@x.org") not in by_pair(ledger.load_week(week_of(T)))
+
+
+def test_a_schema_3_ledger_is_read_and_its_old_weeks_mail_stays_unknown(tmp_path: Path) -> None:
+    """Weeks written before the mail weight existed have none: unknown (None, NaN in a table),
+    never zero, also once a new segment joins them; new weeks have it."""
+    ledger = open_ledger(tmp_path)
+    ledger.add([mail("e1", ("p1@x.org", "p2@x.org"))], MEMBERS, NOW)
+    ledger.commit(NOW)
+    directory = tmp_path / "ledger"
+    # what schema 3 wrote: the same files without the mail array, and schema 3 in meta.json
+    for path in directory.glob("week-*.npz"):
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files if k != "mail"}
+        np.savez(path.with_suffix(""), **arrays)  # type: ignore[arg-type]
+    meta = json.loads((directory / "meta.json").read_text())
+    (directory / "meta.json").write_text(json.dumps({**meta, "schema": 3}))
+
+    ledger = open_ledger(tmp_path)
+    assert json.loads((directory / "meta.json").read_text())["schema"] == SCHEMA == 4
+    assert ledger.load_week(week_of(T)).mail is None
+    later = T + dt.timedelta(weeks=1)
+    ledger.add([mail("e2", ("p1@x.org", "p2@x.org")), mail("e3", ("p1@x.org", "p2@x.org"), later)],
+               MEMBERS, NOW + dt.timedelta(weeks=1))
+    ledger.commit(NOW + dt.timedelta(weeks=1))
+    assert ledger.load_week(week_of(T)).mail is None  # an old week with a new segment
+    assert float(ledger.load_week(week_of(later)).mail.sum()) == pytest.approx(0.1)  # type: ignore[union-attr]
+    table = read_table(ledger, week_of(T), week_of(later))
+    assert table.mail is not None
+    old = table.week == 0
+    assert np.isnan(table.mail[old]).all() and not np.isnan(table.mail[~old]).any()
+
+
+def test_a_ledger_of_an_unknown_schema_is_refused(tmp_path: Path) -> None:
+    open_ledger(tmp_path)
+    meta = tmp_path / "ledger" / "meta.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "schema": 2}))
+    with pytest.raises(ConfigError, match="schema 2, this version reads 3 and 4"):
+        open_ledger(tmp_path)
