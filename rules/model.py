@@ -278,7 +278,8 @@ class Seams(Strict):
     )
     intensity_cap: float = Field(
         1.0, gt=0, description="most contact one pair of people adds to a seam's "
-        "contact-per-tie and contact signals in a week (meeting-hour equivalents)"
+        "contact-per-tie, contact and messages-per-mail-tie signals in a week (meeting-hour "
+        "equivalents; a message is `signals.mail_weight`)"
     )
     pairs: list[SeamRule] = Field(default_factory=list, description="named pairs with own limits")
     ignore_pairs: list[DepartmentPair] = Field(

@@ -302,12 +302,14 @@ def test_fewer_messages_beside_a_weekly_meeting_are_found_on_mail_alone(seed: in
     assert tests["messages"].change < -0.5
     assert thinned.drifting and thinned.signal == "messages"
     assert "messages per mail tie fell" in thinned.reason
+    assert thinned.mail_change is not None and thinned.mail_change < -0.5  # what the gate read
+    assert thinned.as_json()["mail"] == {"change": round(thinned.mail_change, 3)}
     steady = ab(False)
     assert not steady.drifting and "messages" in {t.signal for t in steady.tests}
     # one baseline week without mail weights: the signal is not tested, nothing is guessed
     old = ab(True, unknown_week=3)
     assert [t.signal for t in old.tests] == ["ties", "intensity", "people", "contact"]
-    assert not old.drifting
+    assert not old.drifting and old.mail_change is None and old.as_json()["mail"] is None
 
 
 def test_messages_per_mail_tie_counts_only_when_the_seams_mail_fell() -> None:
@@ -319,3 +321,23 @@ def test_messages_per_mail_tie_counts_only_when_the_seams_mail_fell() -> None:
     messages = {t.signal: t for t in ab.tests}["messages"]
     assert messages.change <= -0.3 and messages.q <= 0.05
     assert not ab.drifting and ab.gate == "threshold"
+
+
+def test_the_two_per_tie_signals_are_one_hypothesis_for_bh() -> None:
+    """Contact per tie and messages per mail tie share one q (Simes' combination of their p),
+    so a fifth signal does not make BH stricter for every other test: the ties tests' q are
+    those of four hypotheses per seam, not five."""
+    table, dept_of = meeting_and_mail_table(1, thinned=True)
+    found = detect_seams(table, dept_of, DEPTS, SEAMS)
+    families: list[float] = []
+    for seam in found:
+        tests = {t.signal: t for t in seam.tests}
+        assert tests["intensity"].q == tests["messages"].q
+        low, high = sorted((tests["intensity"].p, tests["messages"].p))
+        simes = min(2 * low, high)
+        assert tests["messages"].q >= simes - 1e-12
+        families += [tests["ties"].p, tests["people"].p, tests["contact"].p, simes]
+    q = dict(zip(families, benjamini_hochberg(families), strict=False))
+    for seam in found:
+        ties = seam.tests[0]
+        assert ties.q == pytest.approx(q[ties.p])
