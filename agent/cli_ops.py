@@ -16,20 +16,39 @@ from agent.cli_common import CONTEXT, config_option, json_option, print_json
 @config_option
 @click.option("--repair", is_flag=True, help="Restore what can be restored (damaged files are "
               "kept beside the restored ones).")
+@click.option("--rebuild-ledger", is_flag=True, help="Set the ledger aside and clear the sync "
+              "cursors, so the next cycle counts every source afresh (once each): for a ledger "
+              "written before schema 4, whose weeks lack the mail weights one signal reads.")
 @json_option
-def doctor(config_path: Path, repair: bool, as_json: bool) -> None:
+def doctor(config_path: Path, repair: bool, rebuild_ledger: bool, as_json: bool) -> None:
     """Check every state file (store, ledger, key, last good rules); exit 2 if any is damaged."""
     from agent.config import load_config
     from agent.doctor import check, describe
+    from agent.doctor import rebuild_ledger as set_aside
     from agent.store import lock_store
 
     config = load_config(Path(config_path))
+    moved = None
     with lock_store(config.store.path):  # never repair under a running daemon
         result = check(config, repair=repair)
+        if rebuild_ledger and result.healthy:
+            moved = set_aside(config)
+    if rebuild_ledger and not as_json:
+        if not result.healthy:
+            click.echo("not rebuilding the ledger: the state has damage to see to first")
+        elif moved is None:
+            click.echo("there is no ledger to rebuild")
+        else:
+            click.echo(f"the ledger is now {moved}; the next cycle (`bridgework run --once`, or "
+                       "the daemon) reads every source again and counts each interaction once. "
+                       "Delete that directory once the new ledger is complete.")
     if as_json:
         print_json({"healthy": result.healthy, "checked": [str(p) for p in result.checked],
                     "findings": [{"path": str(f.path), "problem": f.problem, "repair": f.repair,
-                                  "repaired": f.repaired} for f in result.findings]})
+                                  "repaired": f.repaired} for f in result.findings],
+                    "notes": result.notes,
+                    **({"rebuilt_ledger": None if moved is None else str(moved)}
+                       if rebuild_ledger else {})})
     else:
         for line in describe(result, repair):
             click.echo(line)

@@ -9,6 +9,8 @@ What each file is and how it comes back:
 - ``ledger/`` (weekly pseudonymised contact): repair moves the whole ledger
   aside and clears the sync cursors, so the next sync rebuilds it from the
   sources; interactions are counted by digest, so nothing is counted twice.
+  ``rebuild_ledger`` does the same on request, for a sound ledger written
+  before schema 4 (its weeks lack the mail weight the messages signal reads).
 - ``rules.last-good.json``: repair removes it; the next good rules file
   writes it again.
 - ``secret.key`` (when generated): cannot be rebuilt. Without it every
@@ -44,6 +46,7 @@ class Finding:
 class Checkup:
     findings: list[Finding] = field(default_factory=list)
     checked: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not damage
 
     @property
     def healthy(self) -> bool:
@@ -130,11 +133,17 @@ def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> 
             except StateDamaged:
                 store = None  # the store itself is beyond repair: leave the ledger as it is
             if store is not None:
-                ledger.rename(ledger.with_name(f"ledger.damaged-{stamp}"))
-                store.db.table("cursors").truncate()  # every source is read again, counted once
-                store.close()
+                _set_aside(ledger, store, f"ledger.damaged-{stamp}")
                 for finding in result.findings[-len(problems):]:
                     finding.repaired = True
+        elif not problems:
+            old = _weeks_without_mail(ledger)
+            if old:
+                result.notes.append(
+                    f"{ledger}: {old} week(s) written before ledger schema 4 have no mail "
+                    "weights, so seams are judged without the messages-per-mail-tie signal "
+                    "until their windows hold none of them; `bridgework doctor --rebuild-ledger` "
+                    "recounts the ledger from the sources now")
 
     rules_copy = store_dir / "rules.last-good.json"
     if rules_copy.exists():
@@ -165,6 +174,39 @@ def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> 
     return result
 
 
+def _set_aside(ledger: Path, store: TinyStore, name: str) -> Path:
+    """Move the ledger away and clear the sync cursors: the next sync reads every source again
+    and counts each interaction once (by its digest)."""
+    moved = ledger.with_name(name)
+    ledger.rename(moved)
+    store.db.table("cursors").truncate()
+    store.close()
+    return moved
+
+
+def _weeks_without_mail(ledger: Path) -> int:
+    """How many week files were written before the ledger kept mail weights (schema 3)."""
+    import numpy as np
+
+    old = set()
+    for path in ledger.glob("week-*.npz"):
+        with np.load(path) as data:
+            if "mail" not in data.files:
+                old.add(path.stem.split("-")[1])
+    return len(old)
+
+
+def rebuild_ledger(config: Config, clock: Clock = system_clock) -> Path | None:
+    """Set a sound ledger aside to be counted afresh from the sources at the next sync; where
+    it went (None: there is no ledger). The old one is kept until its owner deletes it."""
+    store_dir = config.store.path
+    ledger = store_dir / "ledger"
+    if not ledger.is_dir():
+        return None
+    store = TinyStore(store_dir)
+    return _set_aside(ledger, store, f"ledger.before-rebuild-{clock().strftime('%Y%m%dT%H%M%S')}")
+
+
 def _uses_generated_key(config: Config) -> bool:
     s = config.secret
     return (not os.environ.get(s.key_env) and "key_env" not in s.model_fields_set
@@ -183,5 +225,5 @@ def describe(result: Checkup, repair: bool) -> list[str]:
             lines.append(f"damaged {f.path}: {f.problem}; this cannot be repaired here")
     if not result.findings:
         lines.append(f"all {len(result.checked)} state files are sound")
-    return lines
+    return lines + [f"note: {note}" for note in result.notes]
 

@@ -130,3 +130,53 @@ def test_damaged_opt_out_inbox_is_a_clean_recovery(finished: World) -> None:
     assert run_to_idle(world) == 0, world.log.read_text()
     assert "Traceback" not in world.log.read_text()
     assert outcome(world) == outcome(finished)
+
+
+def _as_schema_3(ledger: Path) -> None:
+    """The ledger as schema 3 wrote it: week files without mail weights, schema 3 in meta."""
+    import numpy as np
+
+    for path in ledger.glob("week-*.npz"):
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files if k != "mail"}
+        np.savez(path.with_suffix(""), **arrays)  # type: ignore[arg-type]
+    meta = json.loads((ledger / "meta.json").read_text())
+    (ledger / "meta.json").write_text(json.dumps({**meta, "schema": 3}))
+
+
+def _weights(ledger: Path) -> tuple[float, int, int]:
+    """Total weight, pair-weeks, and week files without mail weights."""
+    import numpy as np
+
+    total, rows, old = 0.0, 0, 0
+    for path in ledger.glob("week-*.npz"):
+        with np.load(path) as data:
+            total += float(data["weight"].sum())
+            rows += int(data["a"].size)
+            old += "mail" not in data.files
+    return round(total, 3), rows, old
+
+
+def test_a_schema_3_ledger_runs_and_rebuild_ledger_recounts_it_once(finished: World) -> None:
+    expected = outcome(finished)
+    world = _copy(finished, "schema 3")
+    ledger = world.store / "ledger"
+    _as_schema_3(ledger)
+    total, rows, old = _weights(ledger)
+    assert old > 0
+    assert run_to_idle(world) == 0, world.log.read_text()  # read as it is, marked schema 4
+    assert outcome(world) == expected
+    assert json.loads((ledger / "meta.json").read_text())["schema"] == 4
+    checked = _doctor(world)
+    assert checked.returncode == 0 and "written before ledger schema 4" in checked.stdout
+    assert "--rebuild-ledger" in checked.stdout
+    rebuilt = _doctor(world, "--rebuild-ledger")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    moved = list(world.store.glob("ledger.before-rebuild-*"))
+    assert len(moved) == 1 and not ledger.exists() and str(moved[0]) in rebuilt.stdout
+    world.log.unlink()  # the daemon's log is appended to: the next run must find its own lines
+    assert run_to_idle(world) == 0, world.log.read_text()
+    assert "0 interactions" not in world.log.read_text()  # the sources were read again
+    assert _weights(ledger) == (total, rows, 0)  # every interaction again, each counted once
+    assert outcome(world) == expected  # nothing placed or sent twice
+    assert "written before" not in _doctor(world).stdout
