@@ -361,20 +361,26 @@ def _tested(weeks: SeamWeeks, departments: Sequence[str], seams: Seams,
             group.d1.append(d1)
             group.d2.append(d2)
     judged: list[_Judged] = []
+    families: list[tuple[np.ndarray, list[int]]] = []
     for group in groups.values():
-        judged.extend(_test_group(weeks, group, departments, seams, too_thin))
-    families = [_hypotheses(j) for j in judged]
-    q = iter(benjamini_hochberg([p for family, _ in families for p in family]))
-    out = []
+        part = _test_group(weeks, group, departments, seams, too_thin)
+        if part:  # the seams of one group share their tests, a column each
+            judged.extend(part)
+            families.append(_hypotheses(part[0].tests))
+    q = benjamini_hochberg(np.concatenate([f.ravel() for f, _ in families])
+                           if families else np.empty(0))
+    out: list[tuple[float, ...]] = []
+    start = 0
     for family, member in families:
-        family_q = [float(next(q)) for _ in family]
-        out.append(tuple(family_q[k] for k in member))
+        family_q = q[start:start + family.size].reshape(family.shape)
+        start += family.size
+        out.extend(tuple(row) for row in family_q[member].T.tolist())
     return judged, out
 
 
-def _hypotheses(j: _Judged) -> tuple[list[float], list[int]]:
-    """A seam's p-values as Benjamini-Hochberg counts them, and which of them each of its
-    tests reads.
+def _hypotheses(tests: tuple[tuple[str, ExposureTest], ...]) -> tuple[np.ndarray, list[int]]:
+    """The p-values Benjamini-Hochberg counts for the seams tested together (``[hypothesis,
+    seam]``), and which hypothesis each test reads.
 
     Contact per tie and messages per mail tie ask one question, "the same people, fewer
     messages", of two overlapping measures, so they are one hypothesis: Simes' combination of
@@ -383,20 +389,18 @@ def _hypotheses(j: _Judged) -> tuple[list[float], list[int]]:
     bursty's tuning seeds and 2 of 120 on network's; combined, none. (Ties and people as one
     hypothesis as well lost 3 of 120 on network's.)
     """
-    p = [float(t.p[j.column]) for _, t in j.tests]
-    family: list[float] = []
-    member = [-1] * len(p)
+    family: list[np.ndarray] = []
+    member = [-1] * len(tests)
     for group in HYPOTHESES:
-        ks = [k for k, (name, _) in enumerate(j.tests) if name in group]
+        ks = [k for k, (name, _) in enumerate(tests) if name in group]
         if not ks:
             continue
-        ordered = sorted(p[k] for k in ks)
-        simes = min(1.0, min(value * len(ordered) / rank
-                             for rank, value in enumerate(ordered, start=1)))
+        ordered = np.sort(np.stack([tests[k][1].p for k in ks]), axis=0)
+        ranks = np.arange(1, len(ks) + 1)[:, None]
         for k in ks:
             member[k] = len(family)
-        family.append(simes)
-    return family, member
+        family.append(np.minimum(1.0, (ordered * len(ks) / ranks).min(axis=0)))
+    return np.stack(family), member
 
 
 def latest_weeks(recent_weeks: int) -> int:
