@@ -34,10 +34,11 @@ the overdispersion estimated from the baseline alone):
 
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
-discovery rate over every test made (every signal of every judged seam);
-fewer messages per tie (intensity or messages) counts only when the seam's
-contact fell too. Seams
-whose baseline contact is below ``min_volume`` are not judged.
+discovery rate over every test made (every signal of every judged seam; the
+two per-tie signals, intensity and messages, are one hypothesis: ``_hypotheses``).
+Fewer messages per tie counts only when the seam's contact of that kind fell
+too (all of it for intensity, its mail for messages). Seams whose baseline
+contact is below ``min_volume`` are not judged.
 
 How far a signal fell is the larger fall of the whole recent window and of
 its last half (``latest_weeks``): a seam that slid to -60 % over two months
