@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.schema3 import as_schema_3
 from tests.ops.daemon import KEY, World, make_data, make_world, outcome, run_to_idle
 
 Damage = Callable[[Path], str]  # damages the store directory, returns the file it names
@@ -132,18 +133,6 @@ def test_damaged_opt_out_inbox_is_a_clean_recovery(finished: World) -> None:
     assert outcome(world) == outcome(finished)
 
 
-def _as_schema_3(ledger: Path) -> None:
-    """The ledger as schema 3 wrote it: week files without mail weights, schema 3 in meta."""
-    import numpy as np
-
-    for path in ledger.glob("week-*.npz"):
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files if k != "mail"}
-        np.savez(path.with_suffix(""), **arrays)  # type: ignore[arg-type]
-    meta = json.loads((ledger / "meta.json").read_text())
-    (ledger / "meta.json").write_text(json.dumps({**meta, "schema": 3}))
-
-
 def _weights(ledger: Path) -> tuple[float, int, int]:
     """Total weight, pair-weeks, and week files without mail weights."""
     import numpy as np
@@ -161,7 +150,7 @@ def test_a_schema_3_ledger_runs_and_rebuild_ledger_recounts_it_once(finished: Wo
     expected = outcome(finished)
     world = _copy(finished, "schema 3")
     ledger = world.store / "ledger"
-    _as_schema_3(ledger)
+    as_schema_3(ledger)
     total, rows, old = _weights(ledger)
     assert old > 0
     assert run_to_idle(world) == 0, world.log.read_text()  # read as it is, marked schema 4
