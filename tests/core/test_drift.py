@@ -341,3 +341,21 @@ def test_the_two_per_tie_signals_are_one_hypothesis_for_bh() -> None:
     for seam in found:
         ties = seam.tests[0]
         assert ties.q == pytest.approx(q[ties.p])
+
+
+def test_the_evidence_says_when_messages_per_mail_tie_could_not_be_tested() -> None:
+    """A ledger upgraded from schema 3 has weeks without mail weights: the evidence table says
+    why the fifth signal is missing instead of leaving it out silently."""
+    from rich.console import Console
+
+    from agent.report import evidence_table
+
+    def caption(unknown_week: int | None) -> str:
+        table, dept_of = meeting_and_mail_table(1, thinned=False, unknown_week=unknown_week)
+        console = Console(width=200, record=True)
+        console.print(evidence_table(detect_seams(table, dept_of, DEPTS, SEAMS)))
+        return console.export_text()
+
+    assert "messages per mail tie not tested" in caption(unknown_week=3)
+    known = caption(unknown_week=None)
+    assert "messages per mail tie not tested" not in known and "messages" in known
