@@ -53,11 +53,13 @@ class Checkup:
         return all(f.repaired for f in self.findings)
 
 
-def _ledger_problems(ledger: Path) -> list[tuple[Path, str]]:
-    """Every damaged ledger file, read the way the ledger reads it."""
+def _ledger_problems(ledger: Path) -> tuple[list[tuple[Path, str]], int]:
+    """Every damaged ledger file, read the way the ledger reads it, and how many weeks were
+    written before the ledger kept mail weights (schema 3)."""
     import numpy as np
 
     problems: list[tuple[Path, str]] = []
+    without_mail: set[str] = set()
     people: list[object] | None = []  # None: unreadable, so week files cannot be checked against it
     for name, kind in (("meta.json", dict), ("people.json", list), ("pending.json", dict)):
         path = ledger / name
@@ -79,6 +81,10 @@ def _ledger_problems(ledger: Path) -> list[tuple[Path, str]]:
             with np.load(path) as data:
                 a, b = data["a"], data["b"]
                 sizes = {a.size, b.size, data["weight"].size}
+                if "mail" in data.files:
+                    sizes.add(data["mail"].size)
+                else:
+                    without_mail.add(path.stem.split("-")[1])
                 seen_ok = data["seen"].ndim == 1
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             problems.append((path, f"cannot be read ({type(exc).__name__}: {exc})"))
@@ -87,7 +93,7 @@ def _ledger_problems(ledger: Path) -> list[tuple[Path, str]]:
             problems.append((path, "its arrays do not fit together"))
         elif people is not None and a.size and max(int(a.max()), int(b.max())) >= len(people):
             problems.append((path, "names people that people.json does not list"))
-    return problems
+    return problems, len(without_mail)
 
 
 def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> Checkup:
@@ -123,7 +129,7 @@ def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> 
 
     if ledger.is_dir():
         result.checked.append(ledger)
-        problems = _ledger_problems(ledger)
+        problems, old = _ledger_problems(ledger)
         for path, problem in problems:
             result.findings.append(Finding(path, problem, "move the ledger aside and rebuild it "
                                                           "from the sources at the next sync"))
@@ -136,14 +142,12 @@ def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> 
                 _set_aside(ledger, store, f"ledger.damaged-{stamp}")
                 for finding in result.findings[-len(problems):]:
                     finding.repaired = True
-        elif not problems:
-            old = _weeks_without_mail(ledger)
-            if old:
-                result.notes.append(
-                    f"{ledger}: {old} week(s) written before ledger schema 4 have no mail "
-                    "weights, so seams are judged without the messages-per-mail-tie signal "
-                    "until their windows hold none of them; `bridgework doctor --rebuild-ledger` "
-                    "recounts the ledger from the sources now")
+        elif not problems and old:
+            result.notes.append(
+                f"{ledger}: {old} week(s) written before ledger schema 4 have no mail "
+                "weights, so seams are judged without the messages-per-mail-tie signal "
+                "until their windows hold none of them; `bridgework doctor --rebuild-ledger` "
+                "recounts the ledger from the sources now")
 
     rules_copy = store_dir / "rules.last-good.json"
     if rules_copy.exists():
@@ -182,18 +186,6 @@ def _set_aside(ledger: Path, store: TinyStore, name: str) -> Path:
     store.db.table("cursors").truncate()
     store.close()
     return moved
-
-
-def _weeks_without_mail(ledger: Path) -> int:
-    """How many week files were written before the ledger kept mail weights (schema 3)."""
-    import numpy as np
-
-    old = set()
-    for path in ledger.glob("week-*.npz"):
-        with np.load(path) as data:
-            if "mail" not in data.files:
-                old.add(path.stem.split("-")[1])
-    return len(old)
 
 
 def rebuild_ledger(config: Config, clock: Clock = system_clock) -> Path | None:
