@@ -153,12 +153,17 @@ class LedgerFiles:
                           for p in self.directory.glob(f"week-{week:05d}-*.npz"))
         return upto, [(seq, p) for seq, p in segments if seq > upto]
 
-    def load_week(self, week: int) -> WeekContacts:
-        """The week as one row per pair (base and segments merged)."""
+    def load_week(self, week: int, *, digests: bool = True) -> WeekContacts:
+        """The week as one row per pair (base and segments merged). Without ``digests`` its
+        ``seen`` is left empty: the analysis reads only the pairs, and the digests are the
+        larger part of a week on disk.
+
+        :raises StateDamaged: a file of the week cannot be read or its arrays do not fit.
+        """
         _, segments = self._parts(week)
         base = self._base_path(week)
         paths = ([base] if base.exists() else []) + [path for _, path in segments]
-        pieces = [_read_npz(path) for path in paths]
+        pieces = [_read_npz(path, digests=digests) for path in paths]
         if not pieces:
             return WeekContacts.empty()
         if len(pieces) == 1:
@@ -355,11 +360,11 @@ def _damaged(path: Path, exc: BaseException) -> StateDamaged:
                         "next sync rebuilds it from the sources (nothing is counted twice).")
 
 
-def _read_npz(path: Path) -> WeekContacts:
+def _read_npz(path: Path, *, digests: bool = True) -> WeekContacts:
     try:
-        with np.load(path) as data:
-            week = WeekContacts(data["a"], data["b"], data["weight"], data["seen"],
-                                data.get("mail"))
+        with np.load(path) as data:  # each array is read only when asked for
+            seen = data["seen"] if digests else np.empty(0, np.int64)
+            week = WeekContacts(data["a"], data["b"], data["weight"], seen, data.get("mail"))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise _damaged(path, exc) from None
     sizes = {week.a.size, week.b.size, week.weight.size,

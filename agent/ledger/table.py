@@ -32,7 +32,7 @@ def read_table(ledger: LedgerFiles, first_week: int, last_week: int) -> ContactT
     parts: list[WeekContacts] = []
     offsets: list[np.ndarray] = []
     for week in range(first_week, last_week + 1):
-        contacts = ledger.load_week(week)
+        contacts = ledger.load_week(week, digests=False)
         parts.append(contacts)
         offsets.append(np.full(contacts.a.size, week - first_week, np.int32))
     if not parts:

@@ -163,6 +163,10 @@ def test_a_week_of_several_segments_loads_as_one_row_per_pair(tmp_path: Path) ->
     got = {tuple(sorted((ids[a], ids[b]))): float(w) for a, b, w in
            zip(contacts.a.tolist(), contacts.b.tolist(), contacts.weight.tolist(), strict=True)}
     assert got == pytest.approx(want)
+    pairs_only = ledger.load_week(week_of(T), digests=False)  # what the analysis reads
+    assert pairs_only.seen.size == 0
+    for name in ("a", "b", "weight", "mail"):
+        assert np.array_equal(getattr(pairs_only, name), getattr(contacts, name))
 
 
 def test_ledger_counts_meetings_as_weigh_says(tmp_path: Path) -> None:
