@@ -93,9 +93,10 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,
     week, a, b, da, db = rows.week, rows.a, rows.b, rows.da, rows.db
     weight = np.minimum(rows.weight, cap).astype(np.float64)
     cells = n_weeks * n_people
-    total = (np.bincount(week * n_people + a, weights=weight, minlength=cells)
-             + np.bincount(week * n_people + b, weights=weight, minlength=cells)
-             ).reshape(n_weeks, n_people)
+    first_cell = week * n_people
+    total = np.bincount(first_cell + a, weights=weight, minlength=cells)
+    total += np.bincount(first_cell + b, weights=weight, minlength=cells)
+    total = total.reshape(n_weeks, n_people)
     # only links to another department: contact inside one's own is never a seam
     # (positions, not a mask: picking a third of the rows by mask is twice as slow)
     across = np.flatnonzero(da != db)
@@ -111,18 +112,38 @@ def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,
     links, pair = links[by_pair], pair[by_pair]
     index = np.zeros(n_people * n_depts, np.int64)
     index[links] = np.arange(links.size)
-    cells = n_weeks * links.size
-    at = week * links.size
-    contact = (np.bincount(at + index[ends[0]], weights=weight, minlength=cells)
-               + np.bincount(at + index[ends[1]], weights=weight, minlength=cells)
-               ).reshape(n_weeks, links.size)
     starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if links.size else links
-    seen = np.add.reduceat(contact, starts, axis=1) if links.size else np.zeros((n_weeks, 0))
-    # single precision halves what every placebo run reads; sums stay far within its range
-    narrow = contact.astype(np.float32)
+    narrow, seen = _contact_by_week(week, (index[ends[0]], index[ends[1]]), weight, n_weeks,
+                                    links.size, starts)
     away = np.take(total.astype(np.float32), links // n_depts, axis=1)  # rows stay contiguous
     away -= narrow
     return Carriers(narrow, away, seen, starts, pair[starts], n_depts)
+
+
+def _contact_by_week(week: np.ndarray, slots: tuple[np.ndarray, np.ndarray], weight: np.ndarray,
+                     n_weeks: int, width: int, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's weight summed into its week's ``slots`` (both ends of the row): ``[week,
+    slot]`` in single precision, and its sums over the slot runs beginning at ``starts`` in
+    double. One week at a time: a whole table's worth of double-precision cells is tens of
+    megabytes, and fresh arrays that large cost more to fault in than to fill."""
+    contact = np.zeros((n_weeks, width), np.float32)
+    seen = np.zeros((n_weeks, starts.size))
+    if not width:
+        return contact, seen
+    if week.size > 1 and not bool(np.all(week[1:] >= week[:-1])):
+        order = np.argsort(week, kind="stable")  # keeps each cell's rows in their order
+        week, weight, slots = week[order], weight[order], (slots[0][order], slots[1][order])
+    bounds = np.searchsorted(week, np.arange(n_weeks + 1))
+    for w in range(n_weeks):
+        rows = slice(bounds[w], bounds[w + 1])
+        if rows.start == rows.stop:
+            continue
+        cells = np.bincount(slots[0][rows], weights=weight[rows], minlength=width)
+        cells += np.bincount(slots[1][rows], weights=weight[rows], minlength=width)
+        seen[w] = np.add.reduceat(cells, starts)
+        # single precision halves what every placebo run reads; sums stay far within its range
+        contact[w] = cells
+    return contact, seen
 
 
 def people_reaching(c: Carriers) -> np.ndarray:
