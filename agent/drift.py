@@ -251,8 +251,12 @@ class MailWeeks:
 def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
     """Aggregate a table's pair-weeks (one row per pair and week) by department pair."""
     rows = KnownRows.of(table, dept_of)
-    lo, hi = np.minimum(rows.da, rows.db), np.maximum(rows.da, rows.db)
-    code = (rows.week * n_depts + lo) * n_depts + hi
+    # (week, lower department, higher one) as one cell number, built in place: a row each
+    code = rows.week.astype(np.int64)
+    code *= n_depts
+    code += np.minimum(rows.da, rows.db)
+    code *= n_depts
+    code += np.maximum(rows.da, rows.db)
     shape = (table.n_weeks, n_depts, n_depts)
     by_person = carriers(table, dept_of, n_depts, cap, rows)
     # inside contact is left out of the people count: a small department's people are nearly all
