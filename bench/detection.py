@@ -2,6 +2,7 @@
 
     python bench/detection.py [--generator bursty|network] [--seeds scoring|tuning|FIRST-LAST]
                               [--people 1000] [--weeks 40] [--placebo 4] [--rules FILE]
+                              [--ramp-weeks 8] [--settled 0] [--drop 0.6]
 
 Two generators, written apart: ``bursty`` (tests/quality/bursty.py: a seam's
 noise comes mostly from multi-week cross-department projects) and
@@ -52,6 +53,8 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=40)
     parser.add_argument("--placebo", type=int, default=4, help="shuffles per organisation")
     parser.add_argument("--ramp-weeks", type=int, default=8, help="weeks a planted fall takes")
+    parser.add_argument("--settled", type=int, default=0,
+                        help="weeks more that a planted fall has held its full drop")
     parser.add_argument("--drop", type=float, default=0.6, help="how far a planted seam falls")
     parser.add_argument("--rules", type=Path, help="a rules file (default: the default rules)")
     parser.add_argument("--verbose", action="store_true", help="print every planted seam")
@@ -68,6 +71,7 @@ def main() -> None:
     for seed in seeds:
         run = score_seed(score, seed, rules, people=args.people, weeks=args.weeks,
                          placebo=args.placebo, drop=args.drop, ramp_weeks=args.ramp_weeks,
+                         settled=args.settled,
                          generator=args.generator)
         planted, results = run.planted, run.results
         flagged = sorted(" / ".join(r.departments) for r in results if r.drifting)
@@ -82,7 +86,7 @@ def main() -> None:
                 kind = "thin" if pair in planted.truth.thinning else "ramp"
                 print(f"    {kind} {' / '.join(pair)}: " + (r.reason if r else "not judged"))
     print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, {args.people} people, "
-          f"{args.weeks} weeks, {time.perf_counter() - started:.0f} s")
+          f"{args.weeks} weeks, {args.settled} weeks settled, {time.perf_counter() - started:.0f} s")
     for line in score.lines():
         print("  " + line)
 

@@ -22,8 +22,8 @@ unplanted organisation is the same organisation, message for message:
 - ``declining`` seams whose contact falls by ``drop`` (60 %) along a linear
   ramp of ``ramp_weeks`` (8) weeks: each thread or meeting across the seam
   loses the people of one side with the ramp's probability. The ramp ends
-  0-3 weeks (per seam, at random) before the last analysed week, and stays
-  at its full drop after that.
+  0-3 weeks (per seam, at random) before the last analysed week, ``settled``
+  (0) weeks earlier still, and stays at its full drop after that.
 - ``thinning`` seams ("same people, fewer messages"): messages and meeting
   attendance across the seam fall by ``thin`` (70 %) along the same kind of
   ramp, but every pair of people who would have been in contact that week
@@ -172,21 +172,22 @@ def default_as_of(seed: int) -> dt.date:
 
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
-             ramp_weeks: int = 8, as_of: dt.date | None = None) -> BurstyOrg:
+             ramp_weeks: int = 8, settled: int = 0,
+             as_of: dt.date | None = None) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
     base = _Generator(seed, people, weeks, as_of or default_as_of(seed)).run()
     plan = _Planting(base, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
-                     ramp_weeks)
+                     ramp_weeks, settled)
     return plan.apply()
 
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
-                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+                  settled: int = 0, as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
     base = _Generator(seed, people, weeks, as_of or default_as_of(seed)).run()
-    return (_Planting(base, seed, declining, thinning, drop, thin, ramp_weeks).apply(),
-            _Planting(base, seed, 0, 0, drop, thin, ramp_weeks).apply())
+    return (_Planting(base, seed, declining, thinning, drop, thin, ramp_weeks, settled).apply(),
+            _Planting(base, seed, 0, 0, drop, thin, ramp_weeks, settled).apply())
 
 
 # --------------------------------------------------------------------------- generation
@@ -491,7 +492,7 @@ def _pairs_of(item: Mail | Meeting) -> list[tuple[str, str]]:
 
 class _Planting:
     def __init__(self, base: _Base, seed: int, declining: int, thinning: int, drop: float,
-                 thin: float, ramp_weeks: int) -> None:
+                 thin: float, ramp_weeks: int, settled: int) -> None:
         self.base = base
         self.rng = np.random.default_rng([seed, 2])
         self.dept_of = {p.email: p.department for p in base.people}
@@ -502,7 +503,8 @@ class _Planting:
         chosen = [self.eligible[int(k)] for k in picks]
         self.declining, self.thinning = chosen[:declining], chosen[declining:]
         last = base.weeks - 1
-        self.ramp_end = {pair: last - int(self.rng.integers(0, 4)) for pair in chosen}
+        self.ramp_end = {pair: last - settled - int(self.rng.integers(0, 4))
+                         for pair in chosen}
 
     def _eligible(self) -> list[tuple[str, str]]:
         """Department pairs with at least median weekly distinct ties (before planting)."""

@@ -30,8 +30,8 @@ organisation message for message. The seams are drawn among department
 pairs with at least the median number of distinct cross-department ties:
 
 - ``declining`` seams fall by ``drop`` along a linear ramp of ``ramp_weeks``
-  weeks that ends 0-2 weeks before the last week and stays at its full drop
-  after. Unlike bursty.py (one draw per thread or project), every message
+  weeks that ends 0-2 weeks before the last week (``settled`` weeks earlier
+  still) and stays at its full drop after. Unlike bursty.py (one draw per thread or project), every message
   and every meeting occurrence across the seam draws for itself: with the
   ramp's probability it loses its people on the far side of the seam from
   its sender or organiser (a mail left with no recipient is not sent).
@@ -102,20 +102,21 @@ def default_as_of(seed: int) -> dt.date:
 
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
-             ramp_weeks: int = 8, as_of: dt.date | None = None) -> BurstyOrg:
+             ramp_weeks: int = 8, settled: int = 0,
+             as_of: dt.date | None = None) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
     world = _Organisation(seed, people, weeks, as_of or default_as_of(seed)).build()
     return _Plant(world, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
-                  ramp_weeks).apply()
+                  ramp_weeks, settled).apply()
 
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
-                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+                  settled: int = 0, as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
     world = _Organisation(seed, people, weeks, as_of or default_as_of(seed)).build()
-    return (_Plant(world, seed, declining, thinning, drop, thin, ramp_weeks).apply(),
-            _Plant(world, seed, 0, 0, drop, thin, ramp_weeks).apply())
+    return (_Plant(world, seed, declining, thinning, drop, thin, ramp_weeks, settled).apply(),
+            _Plant(world, seed, 0, 0, drop, thin, ramp_weeks, settled).apply())
 
 
 # --------------------------------------------------------------------------- the organisation
@@ -438,7 +439,7 @@ Tie = tuple[int, str, str]  # (week, person, person)
 
 class _Plant:
     def __init__(self, world: _World, seed: int, declining: int, thinning: int, drop: float,
-                 thin: float, ramp_weeks: int) -> None:
+                 thin: float, ramp_weeks: int, settled: int) -> None:
         self.world = world
         self.rng = np.random.default_rng([seed, 0x706C74])
         self.dept_of = world.dept_name
@@ -453,7 +454,8 @@ class _Plant:
         chosen = [self.eligible[int(k)] for k in order]
         self.declining, self.thinning = chosen[:declining], chosen[declining:]
         last = world.weeks - 1
-        self.ramp_end = {pair: last - int(self.rng.integers(0, 3)) for pair in chosen}
+        self.ramp_end = {pair: last - settled - int(self.rng.integers(0, 3))
+                         for pair in chosen}
 
     def _links(self, item: Mail | Meeting | None) -> list[Link]:
         """The item's contact across departments: (department pair, person, person), sorted."""

@@ -232,11 +232,12 @@ class SeedRun:
 
 
 def score_seed(score: Score, seed: int, rules: Rules, *, people: int, weeks: int, placebo: int,
-               drop: float = 0.6, ramp_weeks: int = 8, generator: str = "bursty") -> SeedRun:
+               drop: float = 0.6, ramp_weeks: int = 8, settled: int = 0,
+               generator: str = "bursty") -> SeedRun:
     """Score one seed: its planted organisation, the same one unplanted, placebos of both."""
     t0 = time.perf_counter()
     planted, null = GENERATORS[generator](seed, people=people, weeks=weeks, drop=drop,
-                                          ramp_weeks=ramp_weeks)
+                                          ramp_weeks=ramp_weeks, settled=settled)
     t1 = time.perf_counter()
     data, null_data = ledgered(planted, rules), ledgered(null, rules)
     t2 = time.perf_counter()

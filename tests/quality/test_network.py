@@ -181,3 +181,16 @@ def test_generate_both_is_generate_planted_and_unplanted(module: ModuleType) -> 
     assert (null.mails, null.meetings, null.truth) == (unplanted.mails, unplanted.meetings,
                                                        unplanted.truth)
     assert planted.truth.declining and not null.truth.declining
+
+
+@pytest.mark.parametrize("module", [bursty_module, network_module], ids=["bursty", "network"])
+def test_settled_moves_each_ramp_back_and_keeps_the_organisation(module: ModuleType) -> None:
+    """``settled`` ends every planted ramp that many weeks earlier; the seams and the
+    organisation underneath are the ones drawn without it."""
+    now, _ = module.generate_both(305, people=150, weeks=24)
+    earlier, null = module.generate_both(305, people=150, weeks=24, settled=3)
+    assert (earlier.truth.declining, earlier.truth.thinning) == (now.truth.declining,
+                                                                 now.truth.thinning)
+    assert {seam: end + 3 for seam, end in earlier.truth.ramp_end.items()} == now.truth.ramp_end
+    assert null.mails == module.generate(305, people=150, weeks=24, plant=False).mails
+    assert earlier.mails != now.mails
