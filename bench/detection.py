@@ -2,7 +2,7 @@
 
     python bench/detection.py [--generator bursty|network] [--seeds scoring|tuning|FIRST-LAST]
                               [--people 1000] [--weeks 40] [--placebo 4] [--rules FILE]
-                              [--ramp-weeks 8] [--settled 0] [--drop 0.6]
+                              [--ramp-weeks 8] [--settled 0 | --follow 0] [--drop 0.6]
 
 Two generators, written apart: ``bursty`` (tests/quality/bursty.py: a seam's
 noise comes mostly from multi-week cross-department projects) and
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--ramp-weeks", type=int, default=8, help="weeks a planted fall takes")
     parser.add_argument("--settled", type=int, default=0,
                         help="weeks more that a planted fall has held its full drop")
+    parser.add_argument("--follow", type=int, default=0, metavar="WEEKS",
+                        help="analyse every week for WEEKS more weeks, as the daemon would")
     parser.add_argument("--drop", type=float, default=0.6, help="how far a planted seam falls")
     parser.add_argument("--rules", type=Path, help="a rules file (default: the default rules)")
     parser.add_argument("--verbose", action="store_true", help="print every planted seam")
@@ -62,12 +64,24 @@ def main() -> None:
 
     from rules.loader import load_rules
     from rules.model import Rules
-    from tests.quality.scoring import Score, score_seed
+    from tests.quality.scoring import Follow, Score, follow_seed, score_seed
 
     rules = load_rules(args.rules) if args.rules else Rules()
     seeds = seed_range(args.seeds, args.generator)
     score = Score()
     started = time.perf_counter()
+    if args.follow:
+        follow = Follow(args.follow)
+        for seed in seeds:
+            follow_seed(follow, seed, rules, people=args.people, weeks=args.weeks,
+                        drop=args.drop, ramp_weeks=args.ramp_weeks, generator=args.generator)
+            print(f"seed {seed}: {follow.lines()[-1]}", flush=True)
+        print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, "
+              f"analysed weekly for {args.follow} weeks after the snapshot, "
+              f"{time.perf_counter() - started:.0f} s")
+        for line in follow.lines():
+            print("  " + line)
+        return
     for seed in seeds:
         run = score_seed(score, seed, rules, people=args.people, weeks=args.weeks,
                          placebo=args.placebo, drop=args.drop, ramp_weeks=args.ramp_weeks,

@@ -44,6 +44,12 @@ class Ledgered:
 
 def ledgered(org: BurstyOrg, rules: Rules) -> Ledgered:
     """Count the organisation into a throw-away ledger and read the analysed weeks."""
+    return ledgered_weekly(org, rules, 0)[0]
+
+
+def ledgered_weekly(org: BurstyOrg, rules: Rules, later: int) -> list[Ledgered]:
+    """The analysed weeks as a weekly analysis sees them ``later`` weeks before the
+    organisation's ``as_of``, then each week after, up to ``as_of`` (oldest first)."""
     now = dt.datetime.combine(org.truth.as_of, dt.time(), tzinfo=dt.UTC)
     members = {p.email: p for p in org.people}
     with tempfile.TemporaryDirectory(prefix="bursty-") as tmp:
@@ -51,7 +57,8 @@ def ledgered(org: BurstyOrg, rules: Rules) -> Ledgered:
         ledger.add(org.interactions(), members, now)
         ledger.commit(now)
         last = week_of(now - dt.timedelta(days=3))  # the last full week before as_of
-        table = read_table(ledger, last - rules.seams.longest_window() + 1, last)
+        tables = [read_table(ledger, end - rules.seams.longest_window() + 1, end)
+                  for end in range(last - later, last + 1)]
         departments = sorted({p.department for p in org.people})
         index = {d: i for i, d in enumerate(departments)}
         dept_of = np.full(max(len(ledger.people), 1), -1, np.int64)
@@ -59,7 +66,7 @@ def ledgered(org: BurstyOrg, rules: Rules) -> Ledgered:
             person = ledger.id_of(p.email)
             if person is not None:
                 dept_of[person] = index[p.department]
-    return Ledgered(table, dept_of, departments)
+    return [Ledgered(table, dept_of, departments) for table in tables]
 
 
 def detect(data: Ledgered, rules: Rules) -> list[SeamResult]:
@@ -247,3 +254,62 @@ def score_seed(score: Score, seed: int, rules: Rules, *, people: int, weeks: int
     score_placebo(score, null_data, rules, placebo, seed)
     score_placebo(score, data, rules, placebo, seed + 10_000)
     return SeedRun(planted, results, (t1 - t0, t2 - t1, time.perf_counter() - t2))
+
+
+@dataclass
+class Follow:
+    """What a weekly analysis shows over ``weeks`` more weeks after the usual snapshot: a
+    seam counts as found (or falsely flagged) by week j when any analysis up to j flagged it.
+    The planted falls keep their full drop after their ramp, so later analyses see more of it
+    in the recent window; false flags accumulate the same way, so both are counted."""
+
+    weeks: int
+    planted_orgs: int = 0
+    planted: int = 0
+    thinning: int = 0
+    found_by: list[int] = field(default_factory=list)  # index j: ramps found by week j
+    thinning_by: list[int] = field(default_factory=list)
+    false_by: list[int] = field(default_factory=list)  # distinct seams, planted organisations
+    null_by: list[int] = field(default_factory=list)  # distinct seams, null organisations
+
+    def __post_init__(self) -> None:
+        for counts in (self.found_by, self.thinning_by, self.false_by, self.null_by):
+            counts[:] = [0] * (self.weeks + 1)
+
+    def add(self, org: BurstyOrg, planted: Sequence[Sequence[SeamResult]],
+            null: Sequence[Sequence[SeamResult]]) -> None:
+        """One organisation's weekly results, planted and null, oldest first."""
+        declining = {frozenset(p) for p in org.truth.declining}
+        thinning = {frozenset(p) for p in org.truth.thinning}
+        self.planted_orgs += 1
+        self.planted += len(declining)
+        self.thinning += len(thinning)
+        seen: set[frozenset[str]] = set()
+        seen_null: set[frozenset[str]] = set()
+        for week, (results, null_results) in enumerate(zip(planted, null, strict=True)):
+            seen |= {frozenset(r.departments) for r in results if r.drifting}
+            seen_null |= {frozenset(r.departments) for r in null_results if r.drifting}
+            self.found_by[week] += len(seen & declining)
+            self.thinning_by[week] += len(seen & thinning)
+            self.false_by[week] += len(seen - declining - thinning)
+            self.null_by[week] += len(seen_null)
+
+    def lines(self) -> list[str]:
+        return [f"week +{j}: ramps found {self.found_by[j]}/{self.planted} "
+                f"({_ratio(self.found_by[j], self.planted):.2f}), same people, fewer messages "
+                f"{self.thinning_by[j]}/{self.thinning}; seams falsely flagged: "
+                f"{self.false_by[j]} on planted orgs, {self.null_by[j]} on null orgs "
+                f"({_ratio(self.null_by[j], self.planted_orgs):.2f} per org)"
+                for j in range(self.weeks + 1)]
+
+
+def follow_seed(follow: Follow, seed: int, rules: Rules, *, people: int, weeks: int,
+                drop: float = 0.6, ramp_weeks: int = 8, generator: str = "bursty") -> BurstyOrg:
+    """Score one seed as a weekly analysis sees it: the organisation runs ``follow.weeks``
+    weeks past the usual ``weeks``, its ramps placed where the usual snapshot has them, and
+    it is analysed at that snapshot and every week after."""
+    planted, null = GENERATORS[generator](seed, people=people, weeks=weeks + follow.weeks,
+                                          drop=drop, ramp_weeks=ramp_weeks, settled=follow.weeks)
+    follow.add(planted, [detect(d, rules) for d in ledgered_weekly(planted, rules, follow.weeks)],
+               [detect(d, rules) for d in ledgered_weekly(null, rules, follow.weeks)])
+    return planted

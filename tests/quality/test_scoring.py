@@ -1,10 +1,19 @@
-"""The bench's own arithmetic: the interval it prints beside recall and precision."""
+"""The bench's own arithmetic: the interval it prints beside recall and precision, and
+what a weekly analysis is credited with."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from typing import Any
 
-from tests.quality.scoring import Score
+import numpy as np
+
+from agent.drift import SeamResult
+from rules.model import Rules
+from tests.quality.bursty import BurstyOrg, Truth
+from tests.quality.network import generate
+from tests.quality.scoring import Follow, Score, ledgered, ledgered_weekly
 
 
 def test_interval_brackets_the_figure_and_narrows_with_more_organisations() -> None:
@@ -30,3 +39,41 @@ def test_organisations_that_agree_give_no_spread() -> None:
     assert score.interval("recall") == (0.75, 0.75)
     assert score.interval("precision") == (0.75, 0.75)
     assert all(math.isnan(x) for x in Score().interval("recall"))
+
+
+def _result(a: str, b: str, drifting: bool) -> SeamResult:
+    fields: dict[str, Any] = dict(baseline_share=0.1, recent_share=0.05, change=-0.5, score=1.0,
+                                  p_value=0.01, q_value=0.05, baseline_volume=100.0,
+                                  recent_volume=50.0, tested=True, reason="", rule="default")
+    return SeamResult(departments=(a, b), drifting=drifting, **fields)
+
+
+def test_a_weekly_analysis_is_credited_once_per_seam_from_the_week_it_first_flags() -> None:
+    truth = Truth(dt.date(2025, 6, 2), 40, [("A", "B"), ("A", "C")], [("B", "C")],
+                  [("A", "B"), ("A", "C"), ("B", "C"), ("C", "D")], {})
+    org = BurstyOrg([], [], [], truth)
+    weeks = [
+        [_result("A", "B", False), _result("C", "D", True)],
+        [_result("A", "B", True), _result("C", "D", False), _result("B", "C", True)],
+        [_result("A", "B", True), _result("A", "C", False), _result("C", "D", True)],
+    ]
+    null = [[_result("A", "B", False)], [_result("A", "B", True)], [_result("A", "B", True)]]
+    follow = Follow(2)
+    follow.add(org, weeks, null)
+    assert (follow.found_by, follow.thinning_by) == ([0, 1, 1], [0, 1, 1])
+    assert (follow.false_by, follow.null_by) == ([1, 1, 1], [0, 1, 1])
+    assert follow.lines()[1].startswith("week +1: ramps found 1/2 (0.50)")
+
+
+def test_the_weekly_tables_step_back_one_week_each_and_end_at_the_snapshot() -> None:
+    org = generate(307, people=150, weeks=36, plant=False)
+    rules = Rules()
+    weekly = ledgered_weekly(org, rules, 2)
+    snapshot = ledgered(org, rules).table
+    assert [d.table.last_week for d in weekly] == [snapshot.last_week - k for k in (2, 1, 0)]
+    last = weekly[-1].table
+    assert np.array_equal(last.week, snapshot.week) and np.array_equal(last.weight, snapshot.weight)
+    # the week two before the snapshot's last is the earliest table's last week
+    early = weekly[0].table
+    assert early.weight[early.week == early.n_weeks - 1].sum() == \
+        snapshot.weight[snapshot.week == snapshot.n_weeks - 3].sum() > 0
