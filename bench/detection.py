@@ -53,10 +53,11 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=40)
     parser.add_argument("--placebo", type=int, default=4, help="shuffles per organisation")
     parser.add_argument("--ramp-weeks", type=int, default=8, help="weeks a planted fall takes")
-    parser.add_argument("--settled", type=int, default=0,
-                        help="weeks more that a planted fall has held its full drop")
-    parser.add_argument("--follow", type=int, default=0, metavar="WEEKS",
-                        help="analyse every week for WEEKS more weeks, as the daemon would")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--settled", type=int, default=0,
+                      help="weeks more that a planted fall has held its full drop")
+    when.add_argument("--follow", type=int, default=0, metavar="WEEKS",
+                      help="analyse every week for WEEKS more weeks, as the daemon would")
     parser.add_argument("--drop", type=float, default=0.6, help="how far a planted seam falls")
     parser.add_argument("--rules", type=Path, help="a rules file (default: the default rules)")
     parser.add_argument("--verbose", action="store_true", help="print every planted seam")

@@ -31,10 +31,11 @@ pairs with at least the median number of distinct cross-department ties:
 
 - ``declining`` seams fall by ``drop`` along a linear ramp of ``ramp_weeks``
   weeks that ends 0-2 weeks before the last week (``settled`` weeks earlier
-  still) and stays at its full drop after. Unlike bursty.py (one draw per thread or project), every message
-  and every meeting occurrence across the seam draws for itself: with the
-  ramp's probability it loses its people on the far side of the seam from
-  its sender or organiser (a mail left with no recipient is not sent).
+  still) and stays at its full drop after. Unlike bursty.py (one draw per
+  thread or project), every message and every meeting occurrence across the
+  seam draws for itself: with the ramp's probability it loses its people on
+  the far side of the seam from its sender or organiser (a mail left with no
+  recipient is not sent).
 - ``thinning`` seams lose ``thin`` of their cross-seam messages and meeting
   attendance along the same kind of ramp; then every pair of people that was
   in contact across the seam in a week gets one of that week's own messages
