@@ -267,14 +267,14 @@ class Follow:
     planted_orgs: int = 0
     planted: int = 0
     thinning: int = 0
-    found_by: list[int] = field(default_factory=list)  # index j: ramps found by week j
-    thinning_by: list[int] = field(default_factory=list)
-    false_by: list[int] = field(default_factory=list)  # distinct seams, planted organisations
-    null_by: list[int] = field(default_factory=list)  # distinct seams, null organisations
+    found_by: list[int] = field(init=False)  # index j: ramps found by week j
+    thinning_by: list[int] = field(init=False)
+    false_by: list[int] = field(init=False)  # distinct seams, planted organisations
+    null_by: list[int] = field(init=False)  # distinct seams, null organisations
 
     def __post_init__(self) -> None:
-        for counts in (self.found_by, self.thinning_by, self.false_by, self.null_by):
-            counts[:] = [0] * (self.weeks + 1)
+        self.found_by, self.thinning_by, self.false_by, self.null_by = (
+            [0] * (self.weeks + 1) for _ in range(4))
 
     def add(self, org: BurstyOrg, planted: Sequence[Sequence[SeamResult]],
             null: Sequence[Sequence[SeamResult]]) -> None:
@@ -304,7 +304,7 @@ class Follow:
 
 
 def follow_seed(follow: Follow, seed: int, rules: Rules, *, people: int, weeks: int,
-                drop: float = 0.6, ramp_weeks: int = 8, generator: str = "bursty") -> BurstyOrg:
+                drop: float = 0.6, ramp_weeks: int = 8, generator: str = "bursty") -> None:
     """Score one seed as a weekly analysis sees it: the organisation runs ``follow.weeks``
     weeks past the usual ``weeks``, its ramps placed where the usual snapshot has them, and
     it is analysed at that snapshot and every week after."""
@@ -312,4 +312,3 @@ def follow_seed(follow: Follow, seed: int, rules: Rules, *, people: int, weeks: 
                                           drop=drop, ramp_weeks=ramp_weeks, settled=follow.weeks)
     follow.add(planted, [detect(d, rules) for d in ledgered_weekly(planted, rules, follow.weeks)],
                [detect(d, rules) for d in ledgered_weekly(null, rules, follow.weeks)])
-    return planted
