@@ -10,7 +10,8 @@ What each file is and how it comes back:
   aside and clears the sync cursors, so the next sync rebuilds it from the
   sources; interactions are counted by digest, so nothing is counted twice.
   ``rebuild_ledger`` does the same on request, for a sound ledger written
-  before schema 4 (its weeks lack the mail weight the messages signal reads).
+  before schema 4 or 5 (its weeks lack the mail weight the messages signal
+  reads, or the conversations the conversations signal reads).
 - ``rules.last-good.json``: repair removes it; the next good rules file
   writes it again.
 - ``secret.key`` (when generated): cannot be rebuilt. Without it every
@@ -53,13 +54,16 @@ class Checkup:
         return all(f.repaired for f in self.findings)
 
 
-def _ledger_problems(ledger: Path) -> tuple[list[tuple[Path, str]], int]:
-    """Every damaged ledger file, read the way the ledger reads it, and how many weeks were
-    written before the ledger kept mail weights (schema 3)."""
+def _ledger_problems(ledger: Path) -> tuple[list[tuple[Path, str]], int, int]:
+    """Every damaged ledger file, read the way the ledger reads it, and how many weeks have a
+    part written before the ledger kept mail weights (schema 3) and conversations (schema 4)."""
     import numpy as np
+
+    from agent.ledger.conversations import WeekConversations
 
     problems: list[tuple[Path, str]] = []
     without_mail: set[str] = set()
+    without_conversations: set[str] = set()
     people: list[object] | None = []  # None: unreadable, so week files cannot be checked against it
     for name, kind in (("meta.json", dict), ("people.json", list), ("pending.json", dict)):
         path = ledger / name
@@ -85,15 +89,22 @@ def _ledger_problems(ledger: Path) -> tuple[list[tuple[Path, str]], int]:
                     sizes.add(data["mail"].size)
                 else:
                     without_mail.add(path.stem.split("-")[1])
-                seen_ok = data["seen"].ndim == 1
+                if "conv_key" in data.files:
+                    talks = WeekConversations(data["conv_key"], data["conv_size"],
+                                              data["conv_member"])
+                    arrays_fit = talks.fits()
+                else:
+                    without_conversations.add(path.stem.split("-")[1])
+                    arrays_fit = True
+                arrays_fit = arrays_fit and data["seen"].ndim == 1
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             problems.append((path, f"cannot be read ({type(exc).__name__}: {exc})"))
             continue
-        if len(sizes) != 1 or not seen_ok:
+        if len(sizes) != 1 or not arrays_fit:
             problems.append((path, "its arrays do not fit together"))
         elif people is not None and a.size and max(int(a.max()), int(b.max())) >= len(people):
             problems.append((path, "names people that people.json does not list"))
-    return problems, len(without_mail)
+    return problems, len(without_mail), len(without_conversations)
 
 
 def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> Checkup:
@@ -129,7 +140,7 @@ def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> 
 
     if ledger.is_dir():
         result.checked.append(ledger)
-        problems, old = _ledger_problems(ledger)
+        problems, without_mail, without_conversations = _ledger_problems(ledger)
         for path, problem in problems:
             result.findings.append(Finding(path, problem, "move the ledger aside and rebuild it "
                                                           "from the sources at the next sync"))
@@ -142,12 +153,16 @@ def check(config: Config, repair: bool = False, clock: Clock = system_clock) -> 
                 _set_aside(ledger, store, f"ledger.damaged-{stamp}")
                 for finding in result.findings[-len(problems):]:
                     finding.repaired = True
-        elif not problems and old:
+        elif not problems and (without_mail or without_conversations):
+            lacking = ([f"{without_mail} week(s) written before ledger schema 4 have no mail "
+                        "weights (the messages-per-mail-tie signal)"] if without_mail else [])
+            if without_conversations:
+                lacking.append(f"{without_conversations} week(s) written before ledger schema 5 "
+                               "have no conversations (the conversations signal)")
             result.notes.append(
-                f"{ledger}: {old} week(s) written before ledger schema 4 have no mail "
-                "weights, so seams are judged without the messages-per-mail-tie signal "
-                "until their windows hold none of them; `bridgework doctor --rebuild-ledger` "
-                "recounts the ledger from the sources now")
+                f"{ledger}: " + "; ".join(lacking) + ", so seams are judged without those "
+                "signals until their windows hold none of these weeks; "
+                "`bridgework doctor --rebuild-ledger` recounts the ledger from the sources now")
 
     rules_copy = store_dir / "rules.last-good.json"
     if rules_copy.exists():

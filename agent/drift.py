@@ -1,6 +1,6 @@
 """Which seams between departments are thinning, and which personal ties lapsed.
 
-A seam is judged on five signals, each a weekly count against an exposure
+A seam is judged on six signals, each a weekly count against an exposure
 (``agent.exposure``: pooled recent weeks against the baseline rate, with
 the overdispersion estimated from the baseline alone):
 
@@ -31,6 +31,14 @@ the overdispersion estimated from the baseline alone):
   its messages thin; this one can. It needs each pair-week's mail weight,
   which the ledger keeps from schema 4 on: while any week of the windows was
   written before that, the seam is judged on the other four.
+- **conversations**: the distinct conversations with people of both
+  departments that week (``agent.ledger.conversations``: a set of people
+  brought together by mail or meetings, however many messages or occurrences),
+  against the conversations either department had at all. A burst of mail on
+  one thread is one conversation, not dozens of ties and messages, and a seam
+  whose threads lose one side loses whole conversations. The ledger keeps them
+  from schema 5 on: while any week of the windows was written before that, the
+  seam is judged without this signal.
 
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
@@ -67,20 +75,22 @@ import numpy as np
 from agent.arrays import contained_in, unique_sorted
 from agent.carriers import Carriers, KnownRows, carried_contact, carriers, people_reaching
 from agent.exposure import ExposureTest, benjamini_hochberg, exposure_test
-from agent.ledger import ContactTable
+from agent.ledger import ContactTable, Conversations
 from rules.model import Seams, Signals
 
 __all__ = [
-    "LapsedTie", "MailWeeks", "PersonTrend", "SeamResult", "SeamWeeks", "SignalTest", "Windows",
-    "benjamini_hochberg", "detect", "detect_seams", "drifting_only", "lapsed_ties", "person_trends",
-    "seam_weeks", "windows_for",
+    "ConversationWeeks", "LapsedTie", "MailWeeks", "PersonTrend", "SeamResult", "SeamWeeks",
+    "SignalTest", "Windows", "benjamini_hochberg", "conversation_weeks", "detect", "detect_seams",
+    "drifting_only", "lapsed_ties", "person_trends", "seam_weeks", "windows_for",
 ]
 
 TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES = "ties", "intensity", "people", "contact", "messages"
-SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES)  # the order of SeamResult.tests
+CONVERSATIONS = "conversations"
+SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES, CONVERSATIONS)  # the order of SeamResult.tests
 THINNING = (INTENSITY, MESSAGES)  # "the same people, fewer messages": per tie, not in total
 #: what Benjamini-Hochberg counts: one hypothesis per group of signals (``_hypotheses``)
-HYPOTHESES: tuple[tuple[str, ...], ...] = ((TIES,), THINNING, (PEOPLE,), (CONTACT,))
+HYPOTHESES: tuple[tuple[str, ...], ...] = ((TIES,), THINNING, (PEOPLE,), (CONTACT,),
+                                           (CONVERSATIONS,))
 
 
 class _Weeks(Protocol):
@@ -217,6 +227,7 @@ class SeamWeeks:
     headcount: np.ndarray | None = None
     carriers: Carriers | None = None  # per person, for the contact signal (none: not tested)
     mail: MailWeeks | None = None  # for the messages signal (none: no week has mail weights)
+    conversations: ConversationWeeks | None = None  # none: not read, or no week has them
 
     @property
     def n_weeks(self) -> int:
@@ -227,7 +238,9 @@ class SeamWeeks:
         return SeamWeeks(self.volume[order], self.ties[order], self.capped[order],
                          self.people[order], self.headcount,
                          None if self.carriers is None else self.carriers.reordered(order),
-                         None if self.mail is None else self.mail.reordered(order))
+                         None if self.mail is None else self.mail.reordered(order),
+                         None if self.conversations is None
+                         else self.conversations.reordered(order))
 
 
 @dataclass(frozen=True)
@@ -248,6 +261,56 @@ class MailWeeks:
         return bool(self.known[windows.baseline].all() and self.known[windows.recent].all())
 
 
+@dataclass(frozen=True)
+class ConversationWeeks:
+    """Conversations by week: ``seam[week, d1, d2]`` those with people of both departments
+    (symmetric, nothing on the diagonal), ``touching[week, d]`` those with people of the
+    department and at least two people with a department at all. ``known`` as ``MailWeeks``."""
+
+    seam: np.ndarray
+    touching: np.ndarray
+    known: np.ndarray  # [week] bool
+
+    def reordered(self, order: np.ndarray) -> ConversationWeeks:
+        return ConversationWeeks(self.seam[order], self.touching[order], self.known[order])
+
+    def covers(self, windows: Windows) -> bool:
+        return bool(self.known[windows.baseline].all() and self.known[windows.recent].all())
+
+    def exposure(self, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
+        """Per week, the conversations either department of each pair had (the pair's once)."""
+        exposure: np.ndarray = self.touching[:, d1] + self.touching[:, d2] - self.seam[:, d1, d2]
+        return exposure
+
+
+def conversation_weeks(talks: Conversations, dept_of: np.ndarray, n_weeks: int,
+                       n_depts: int) -> ConversationWeeks | None:
+    """Count a table's conversations by week and department pair (None: no week has them)."""
+    if not talks.known.any():
+        return None
+    owner = np.repeat(np.arange(talks.size.size), talks.size)
+    dept = dept_of[talks.member] if talks.member.size else np.empty(0, np.int64)
+    placed = dept >= 0
+    owner, dept = owner[placed], dept[placed]
+    # a conversation counts once two of its people have a department
+    counted = np.bincount(owner, minlength=talks.size.size) >= 2
+    chosen = counted[owner]
+    # each conversation's departments, once each, ascending within it
+    code = unique_sorted(owner[chosen].astype(np.int64) * n_depts + dept[chosen])
+    talk, dept = code // n_depts, code % n_depts
+    week = talks.week[talk].astype(np.int64)
+    touching = np.bincount(week * n_depts + dept, minlength=n_weeks * n_depts)
+    cells = [np.empty(0, np.int64)]
+    for gap in range(1, n_depts):  # each two departments of one conversation, ``gap`` apart
+        same = np.flatnonzero(talk[gap:] == talk[:-gap])
+        if same.size == 0:
+            break
+        cells.append((week[same] * n_depts + dept[same]) * n_depts + dept[same + gap])
+    shape = (n_weeks, n_depts, n_depts)
+    return ConversationWeeks(_symmetric(np.concatenate(cells), None, shape),
+                             touching.astype(np.float64).reshape(n_weeks, n_depts), talks.known)
+
+
 def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
     """Aggregate a table's pair-weeks (one row per pair and week) by department pair."""
     rows = KnownRows.of(table, dept_of)
@@ -266,7 +329,9 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
                      _symmetric(code, np.minimum(rows.weight, cap), shape),
                      reaching + reaching.transpose(0, 2, 1),
                      np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64),
-                     by_person, _mail_weeks(rows, code, shape, cap))
+                     by_person, _mail_weeks(rows, code, shape, cap),
+                     None if table.conversations is None
+                     else conversation_weeks(table.conversations, dept_of, table.n_weeks, n_depts))
 
 
 def _mail_weeks(rows: KnownRows, code: np.ndarray, shape: tuple[int, int, int],
@@ -490,6 +555,11 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
         before, after = (_pooled_share(mail_capped[part][:, keep], mail_exposure[part][:, keep])
                          for part in (w.baseline, w.recent))
         mail_change = np.where(before > 0, after / np.where(before > 0, before, 1.0) - 1, np.nan)
+    if weeks.conversations is not None and weeks.conversations.covers(w):
+        talks = weeks.conversations
+        tests += ((CONVERSATIONS, exposure_test(talks.seam[:, d1, d2][:, keep],
+                                                talks.exposure(d1, d2)[:, keep],
+                                                w.baseline, w.recent, latest=latest)),)
     # the volume is reported beside the signals, not tested: its shares are plain sums
     volume_shares = [_pooled_share(volume[part][:, keep], volume_exposure[part][:, keep])
                      for part in (w.baseline, w.recent)]
@@ -577,6 +647,8 @@ def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTe
                      f"(ties {ties.change:+.0%})",
             MESSAGES: f"messages per mail tie fell {-head.change:.0%} (ties {ties.change:+.0%}, "
                       f"mail {mail_change:+.0%})",
+            CONVERSATIONS: f"conversations across it fell {-head.change:.0%} "
+                           f"(ties {ties.change:+.0%})",
             }[head.signal]
     if gate != "threshold" and head.change > -drop:  # only its last weeks fell that far
         span = "week" if head.latest_weeks == 1 else f"{head.latest_weeks} weeks"

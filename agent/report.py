@@ -11,7 +11,7 @@ from rich.table import Table
 
 from agent import pipeline
 from agent.calibrate import Calibration
-from agent.drift import MESSAGES, SeamResult
+from agent.drift import CONVERSATIONS, MESSAGES, SeamResult
 from agent.dryrun import DryRun, pairs_set_aside
 from agent.notices import set_aside_lines
 from connectors.base import Person
@@ -57,9 +57,15 @@ def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
                 f"{test.q:.3f}",
                 s.gate if k == 0 else "",
             )
-    if seams and not any(t.signal == MESSAGES for s in seams for t in s.tests):
-        table.caption = ("messages per mail tie not tested: weeks of these windows were written "
-                         "before ledger schema 4, without mail weights (`bridgework doctor`)")
+    tested = {t.signal for s in seams for t in s.tests}
+    missing = [f"{name} not tested: weeks of these windows were written before ledger schema "
+               f"{schema}, without {what}"
+               for signal, name, schema, what in (
+                   (MESSAGES, "messages per mail tie", 4, "mail weights"),
+                   (CONVERSATIONS, "conversations", 5, "conversations"))
+               if seams and signal not in tested]
+    if missing:
+        table.caption = "; ".join(missing) + " (`bridgework doctor`)"
     return table
 
 

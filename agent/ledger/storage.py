@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from agent.arrays import contained_in, first_occurrences, starts_of_runs, union_sorted, unique_sorted
+from agent.ledger import conversations
+from agent.ledger.conversations import WeekConversations
 from agent.ledger.counting import AddStats, Batch, Batcher, PendingEntry
 from agent.ledger.weeks import week_of_timestamp
 from agent.pseudonym import Pseudonymiser
@@ -35,9 +37,10 @@ from rules.model import Signals
 log = logging.getLogger(__name__)
 
 # 2: pending meetings as attendee ids; 3: weeks as a base plus segments; 4: each pair-week's
-# mail weight beside its weight (a schema-3 ledger is read as it is: its weeks' mail is unknown)
-SCHEMA = 4
-READABLE = (3, 4)
+# mail weight beside its weight (a schema-3 ledger is read as it is: its weeks' mail is unknown);
+# 5: each week's conversations (older weeks are read as they are: their conversations are unknown)
+SCHEMA = 5
+READABLE = (3, 4, 5)
 MAX_SEGMENTS = 8  # a week with this many segments is compacted into its base
 #: What stands in people.json where a forgotten person's pseudonym was (never a pseudonym).
 FORGOTTEN = "-"
@@ -47,25 +50,31 @@ FORGOTTEN = "-"
 class WeekContacts:
     """One week of pair weights; ``a < b`` index the ledger's people list. ``mail`` is the
     part of each pair's weight that came from messages, None for a week written before the
-    ledger kept it (schema 3): unknown, not zero."""
+    ledger kept it (schema 3): unknown, not zero. ``conversations`` likewise, for a week with
+    a part written before schema 5."""
 
     a: np.ndarray
     b: np.ndarray
     weight: np.ndarray
     seen: np.ndarray  # sorted digests of the interactions counted in this week
     mail: np.ndarray | None
+    conversations: WeekConversations | None = None
 
     @staticmethod
     def empty() -> WeekContacts:
         return WeekContacts(
             np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32),
-            np.empty(0, np.int64), np.empty(0, np.float32),
+            np.empty(0, np.int64), np.empty(0, np.float32), WeekConversations.empty(),
         )
 
-    def without(self, keep: np.ndarray) -> WeekContacts:
-        """Only the pair rows ``keep`` selects (every digest stays counted)."""
+    def without(self, person: int) -> WeekContacts:
+        """The week with every trace of ``person`` gone: their pair rows, and them from every
+        conversation (every digest stays counted)."""
+        keep = (self.a != person) & (self.b != person)
         return WeekContacts(self.a[keep], self.b[keep], self.weight[keep], self.seen,
-                            None if self.mail is None else self.mail[keep])
+                            None if self.mail is None else self.mail[keep],
+                            None if self.conversations is None
+                            else self.conversations.without(person))
 
 
 class LedgerFiles:
@@ -112,10 +121,10 @@ class LedgerFiles:
                 )
             if stored.get("schema") not in READABLE:
                 raise ConfigError(f"the ledger in {self.directory} has schema "
-                                  f"{stored.get('schema')}, this version reads "
-                                  + " and ".join(map(str, READABLE)))
+                                  f"{stored.get('schema')}, this version reads schemas "
+                                  f"{READABLE[0]} to {READABLE[-1]}")
             if stored.get("schema") != SCHEMA:
-                # weeks already written stay as they are; new ones carry their mail weight
+                # weeks already written stay as they are; new ones carry what this schema adds
                 log.info("ledger %s upgraded from schema %s to %s", self.directory,
                          stored.get("schema"), SCHEMA)
                 write_private(path, json.dumps(meta).encode())
@@ -172,7 +181,10 @@ class LedgerFiles:
                               for name in ("a", "b", "weight", "seen"))
         mail = (None if any(p.mail is None for p in pieces[1:])
                 else np.concatenate([p.mail for p in pieces[1:] if p.mail is not None]))
-        return _merged(pieces[0], a, b, weight, mail, seen, sorted_runs=True)
+        talks = [p.conversations for p in pieces[1:]]
+        return _merged(pieces[0], a, b, weight, mail, seen,
+                       None if None in talks else conversations.merge(talks),  # type: ignore[arg-type]
+                       sorted_runs=True)
 
     def _seen(self, week: int) -> np.ndarray:
         """Digests counted in a week, kept in memory while this ledger is open."""
@@ -295,8 +307,9 @@ class LedgerFiles:
             plo, phi = np.searchsorted(sorted_pair_weeks, [week, week + 1])
             pairs = pair_order[plo:phi]
             pairs = pairs[keep[rows[pairs]]]
-            self._add_segment(int(week), _merged(empty, pair_a[pairs], pair_b[pairs],
-                                                 weights[pairs], mail[pairs], digests[fresh]))
+            self._add_segment(int(week), _merged(
+                empty, pair_a[pairs], pair_b[pairs], weights[pairs], mail[pairs], digests[fresh],
+                conversations.from_items(rows[pairs], pair_a[pairs], pair_b[pairs])))
             new_total += int(fresh.size)
         return new_total
 
@@ -318,12 +331,13 @@ class LedgerFiles:
         removed = 0
         for week in self.weeks():
             contacts = self.load_week(week)
-            keep = (contacts.a != index) & (contacts.b != index)
             upto, segments = self._parts(week)
-            if not keep.all():
-                removed += int((~keep).sum())
+            # every conversation they were in gave them a pair row, so the rows say it all
+            trimmed = contacts.without(index)
+            if trimmed.a.size < contacts.a.size:
+                removed += contacts.a.size - trimmed.a.size
                 upto = max([upto, *(seq for seq, _ in segments)])
-                _write_npz(self._base_path(week), contacts.without(keep), upto=upto)
+                _write_npz(self._base_path(week), trimmed, upto=upto)
                 self._seen_cache.pop(week, None)
             # segments the base took in, also those an interrupted earlier forget left
             for path in self.directory.glob(f"week-{week:05d}-*.npz"):
@@ -364,12 +378,15 @@ def _read_npz(path: Path, *, digests: bool = True) -> WeekContacts:
     try:
         with np.load(path) as data:  # each array is read only when asked for
             seen = data["seen"] if digests else np.empty(0, np.int64)
-            week = WeekContacts(data["a"], data["b"], data["weight"], seen, data.get("mail"))
+            talks = (WeekConversations(data["conv_key"], data["conv_size"], data["conv_member"])
+                     if "conv_key" in data else None)
+            week = WeekContacts(data["a"], data["b"], data["weight"], seen, data.get("mail"), talks)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise _damaged(path, exc) from None
     sizes = {week.a.size, week.b.size, week.weight.size,
              *(() if week.mail is None else (week.mail.size,))}
-    if len(sizes) != 1 or week.a.dtype != np.int32 or week.seen.dtype != np.int64:
+    if (len(sizes) != 1 or week.a.dtype != np.int32 or week.seen.dtype != np.int64
+            or (talks is not None and not talks.fits())):
         raise _damaged(path, ValueError("its arrays do not fit together"))
     return week
 
@@ -380,6 +397,10 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
                                      "seen": contacts.seen}
     if contacts.mail is not None:
         arrays["mail"] = contacts.mail
+    if contacts.conversations is not None:
+        arrays["conv_key"] = contacts.conversations.key
+        arrays["conv_size"] = contacts.conversations.size
+        arrays["conv_member"] = contacts.conversations.member
     if upto is not None:
         arrays["upto"] = np.array(upto)
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
@@ -387,11 +408,11 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
 
 
 def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
-            mail: np.ndarray | None, digests: np.ndarray, *,
+            mail: np.ndarray | None, digests: np.ndarray, talks: WeekConversations | None, *,
             sorted_runs: bool = False) -> WeekContacts:
     """Existing week plus new contributions, one row per pair. ``sorted_runs``: the parts are
     stored weeks one after another (each one's pairs and digests ascending), joined run by run.
-    The mail weight stays unknown (None) if either side's is."""
+    The mail weight and the conversations stay unknown (None) if either side's are."""
     a = np.concatenate([existing.a, a])
     b = np.concatenate([existing.b, b])
     key = a.astype(np.int64) << 32 | b.astype(np.int64)
@@ -412,4 +433,6 @@ def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
         summed(existing.weight, w),
         unique_sorted(np.concatenate([existing.seen, digests]), runs=sorted_runs),
         None if mail is None or old_mail is None else summed(old_mail, mail),
+        None if talks is None or existing.conversations is None
+        else conversations.merge([existing.conversations, talks]),
     )

@@ -15,7 +15,7 @@ from agent.drift import (
     drifting_only,
     seam_weeks,
 )
-from agent.ledger import ContactTable
+from agent.ledger import ContactTable, Conversations
 from rules.model import Seams
 
 DEPTS = ["A", "B", "C", "D", "E", "F"]
@@ -359,3 +359,96 @@ def test_the_evidence_says_when_messages_per_mail_tie_could_not_be_tested() -> N
     assert "messages per mail tie not tested" in caption(unknown_week=3)
     known = caption(unknown_week=None)
     assert "messages per mail tie not tested" not in known and "messages" in known
+
+    def talks_caption(unknown_week: int | None) -> str:
+        console = Console(width=200, record=True)
+        console.print(evidence_table(detect_seams(*talks_table(1, True, unknown_week), DEPTS,
+                                                  SEAMS)))
+        return console.export_text()
+
+    assert "conversations not tested" in talks_caption(3)
+    assert "written before ledger schema 5" in talks_caption(3)
+    assert "not tested" not in talks_caption(None) and "conversations" in talks_caption(None)
+
+
+def talks_table(seed: int, merged: bool, unknown_week: int | None = None
+                ) -> tuple[ContactTable, np.ndarray]:
+    """Small conversations (two people, or three from two departments) across every pair of
+    departments, the pairs they give as the table's rows. With ``merged``, A / B's recent weeks
+    hold a third of its conversations, each with twice the people: about as many ties, far
+    fewer conversations (its threads folded into a few big ones)."""
+    per = 12
+    rng = np.random.default_rng(seed)
+    rows: set[tuple[int, int, int]] = set()
+    week_of: list[int] = []
+    sizes: list[int] = []
+    members: list[int] = []
+    for week in range(WEEKS):
+        late = week >= WEEKS - 6
+        for d1 in range(len(DEPTS)):
+            for d2 in range(d1, len(DEPTS)):
+                folded = merged and late and (d1, d2) == (0, 1)
+                for _ in range(rng.poisson((10.0 if folded else 30.0) if d1 != d2 else 40.0)):
+                    side = 2 if folded else 1
+                    people = sorted({*rng.choice(np.arange(d1 * per, (d1 + 1) * per), side,
+                                                 replace=False).tolist(),
+                                     *rng.choice(np.arange(d2 * per, (d2 + 1) * per), side,
+                                                 replace=False).tolist()})
+                    if len(people) < 2:
+                        continue
+                    week_of.append(week)
+                    sizes.append(len(people))
+                    members.extend(people)
+                    rows.update((week, x, y) for i, x in enumerate(people) for y in people[i + 1:])
+    keys = np.array(sorted(rows))
+    # the same set twice in a week is one conversation: keep each week's sets once
+    seen: dict[tuple[int, tuple[int, ...]], None] = {}
+    start = 0
+    for week, size in zip(week_of, sizes, strict=True):
+        seen.setdefault((week, tuple(members[start:start + size])), None)
+        start += size
+    known = np.ones(WEEKS, bool)
+    if unknown_week is not None:
+        known[unknown_week] = False
+    talks = Conversations(np.array([w for w, _ in seen], np.int32),
+                          np.array([len(m) for _, m in seen], np.int32),
+                          np.array([p for _, m in seen for p in m], np.int32), known)
+    table = ContactTable(0, WEEKS - 1, keys[:, 0].astype(np.int32), keys[:, 1].astype(np.int32),
+                         keys[:, 2].astype(np.int32), np.full(len(keys), 0.2, np.float32),
+                         np.full(len(keys), 0.2, np.float32), talks)
+    return table, np.repeat(np.arange(len(DEPTS)), per)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fewer_conversations_across_a_seam_are_found(seed: int) -> None:
+    """A / B's recent contact runs through a third as many conversations: its ties hold, its
+    conversations fall, and that signal flags it; a seam that kept its conversations is not."""
+    def ab(merged: bool, unknown_week: int | None = None) -> SeamResult:
+        found = detect_seams(*talks_table(seed, merged, unknown_week), DEPTS, SEAMS)
+        return next(s for s in found if s.departments == ("A", "B"))
+
+    folded = ab(True)
+    tests = {t.signal: t for t in folded.tests}
+    assert tests["ties"].change > -0.3
+    assert tests["conversations"].change < -0.5 and tests["conversations"].q <= 0.05
+    # no other signal fell by the drop: this one alone decides, and the reason says so
+    assert {t.signal for t in folded.tests if t.reached <= -0.3} == {"conversations"}
+    assert folded.drifting and folded.signal == "conversations"
+    assert folded.reason.startswith("conversations across it fell")
+    steady = ab(False)
+    assert not steady.drifting and abs({t.signal: t for t in steady.tests}["conversations"].change) < 0.2
+    # one week from before the ledger kept conversations: the signal is not tested at all
+    old = ab(True, unknown_week=3)
+    assert "conversations" not in {t.signal for t in old.tests}
+    assert "conversations" not in old.as_json()["tests"]  # type: ignore[operator]
+
+
+def test_the_week_shuffle_moves_conversations_with_their_weeks() -> None:
+    table, dept_of = talks_table(1, merged=True)
+    order = np.random.default_rng(0).permutation(WEEKS)
+    moved = table.reordered(order)
+    weeks = seam_weeks(table, dept_of, len(DEPTS), 1.0)
+    shuffled = seam_weeks(moved, dept_of, len(DEPTS), 1.0)
+    assert weeks.conversations is not None and shuffled.conversations is not None
+    assert np.array_equal(shuffled.conversations.seam[order], weeks.conversations.seam)
+    assert np.array_equal(shuffled.ties[order], weeks.ties)

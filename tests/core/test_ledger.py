@@ -17,7 +17,7 @@ from agent.pseudonym import Pseudonymiser
 from connectors.base import Interaction, InteractionKind
 from connectors.common.errors import ConfigError
 from rules.model import Signals
-from tests.fakes.schema3 import as_schema_3
+from tests.fakes.old_schemas import as_schema, as_schema_3
 
 KEY = b"ledger-test-key-0123456789"
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
@@ -277,7 +277,7 @@ def test_a_schema_3_ledger_is_read_and_its_old_weeks_mail_stays_unknown(tmp_path
     as_schema_3(directory)
 
     ledger = open_ledger(tmp_path)
-    assert json.loads((directory / "meta.json").read_text())["schema"] == SCHEMA == 4
+    assert json.loads((directory / "meta.json").read_text())["schema"] == SCHEMA == 5
     assert ledger.load_week(week_of(T)).mail is None
     later = T + dt.timedelta(weeks=1)
     ledger.add([mail("e2", ("p1@x.org", "p2@x.org")), mail("e3", ("p1@x.org", "p2@x.org"), later)],
@@ -295,5 +295,67 @@ def test_a_ledger_of_an_unknown_schema_is_refused(tmp_path: Path) -> None:
     open_ledger(tmp_path)
     meta = tmp_path / "ledger" / "meta.json"
     meta.write_text(json.dumps({**json.loads(meta.read_text()), "schema": 2}))
-    with pytest.raises(ConfigError, match="schema 2, this version reads 3 and 4"):
+    with pytest.raises(ConfigError, match="schema 2, this version reads schemas 3 to 5"):
         open_ledger(tmp_path)
+
+
+def conversation_sets(ledger: LedgerFiles, week: int) -> list[list[str]] | None:
+    """A week's conversations as sorted lists of addresses (None: unknown)."""
+    talks = ledger.load_week(week).conversations
+    if talks is None:
+        return None
+    ids = {ledger.id_of(p): p for p in MEMBERS}
+    ends = np.cumsum(talks.size)
+    return sorted(sorted(ids[m] for m in talks.member[e - s:e].tolist())
+                  for s, e in zip(talks.size.tolist(), ends.tolist(), strict=True))
+
+
+def test_each_week_keeps_its_conversations_once_each(tmp_path: Path) -> None:
+    """Schema 5: the distinct sets of people a week's counted mail and meetings brought
+    together, each once across segments, compaction, a meeting that waited to happen and
+    forgetting; what the counting rules discard is no conversation."""
+    ledger = open_ledger(tmp_path)
+    later = NOW + dt.timedelta(days=1)
+    for commit in range(MAX_SEGMENTS + 1):  # enough commits to compact the week once
+        ledger.add([mail(f"e{commit}", ("p1@x.org", "p2@x.org")),  # a thread between two
+                    mail(f"r{commit}", ("p2@x.org", "p1@x.org")),
+                    meeting(f"m{commit}", ("p3@x.org", "p1@x.org", "p2@x.org")),
+                    mail(f"x{commit}", ("outsider@else.com", "p5@x.org", "p6@x.org"))],
+                   MEMBERS, NOW)
+        ledger.commit(NOW)
+    ledger.add([mail("b", ("p1@x.org", *(f"p{i}@x.org" for i in range(2, 30)))),  # a broadcast
+                meeting("soon", ("p4@x.org", "p5@x.org"), start=NOW + dt.timedelta(hours=3))],
+               MEMBERS, NOW)
+    ledger.commit(NOW)
+    week = week_of(T)
+    assert conversation_sets(ledger, week) == [["p1@x.org", "p2@x.org"],
+                                               ["p1@x.org", "p2@x.org", "p3@x.org"]]
+    ledger.commit(later)  # the waiting meeting has happened, in its own week
+    assert conversation_sets(ledger, week_of(NOW)) == [["p4@x.org", "p5@x.org"]]
+    table = read_table(ledger, week - 1, week_of(NOW))
+    assert table.conversations is not None and table.conversations.known.all()
+    assert table.conversations.week.tolist() == [1, 1, week_of(NOW) - week + 1]
+    ledger.forget(ledger.pseudonymiser.person("p3@x.org"))  # the meeting becomes the thread
+    assert conversation_sets(ledger, week) == [["p1@x.org", "p2@x.org"]]
+
+
+def test_a_schema_4_ledger_is_read_and_its_old_weeks_conversations_stay_unknown(
+        tmp_path: Path) -> None:
+    ledger = open_ledger(tmp_path)
+    ledger.add([mail("e1", ("p1@x.org", "p2@x.org"))], MEMBERS, NOW)
+    ledger.commit(NOW)
+    directory = tmp_path / "ledger"
+    as_schema(directory, 4)
+    ledger = open_ledger(tmp_path)
+    assert json.loads((directory / "meta.json").read_text())["schema"] == 5
+    later = T + dt.timedelta(weeks=1)
+    ledger.add([mail("e2", ("p1@x.org", "p3@x.org")), mail("e3", ("p1@x.org", "p2@x.org"), later)],
+               MEMBERS, NOW + dt.timedelta(weeks=1))
+    ledger.commit(NOW + dt.timedelta(weeks=1))
+    assert conversation_sets(ledger, week_of(T)) is None  # an old week with a new segment
+    assert conversation_sets(ledger, week_of(later)) == [["p1@x.org", "p2@x.org"]]
+    assert ledger.load_week(week_of(T)).mail is not None  # what schema 4 had stays known
+    table = read_table(ledger, week_of(T) - 1, week_of(later))
+    assert table.conversations is not None
+    assert table.conversations.known.tolist() == [True, False, True]  # an empty week is known
+    assert table.conversations.week.tolist() == [2]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.schema3 import as_schema_3
+from tests.fakes.old_schemas import as_schema_3
 from tests.ops.daemon import KEY, World, make_data, make_world, outcome, run_to_idle
 
 Damage = Callable[[Path], str]  # damages the store directory, returns the file it names
@@ -153,9 +153,9 @@ def test_a_schema_3_ledger_runs_and_rebuild_ledger_recounts_it_once(finished: Wo
     as_schema_3(ledger)
     total, rows, old = _weights(ledger)
     assert old > 0
-    assert run_to_idle(world) == 0, world.log.read_text()  # read as it is, marked schema 4
+    assert run_to_idle(world) == 0, world.log.read_text()  # read as it is, marked schema 5
     assert outcome(world) == expected
-    assert json.loads((ledger / "meta.json").read_text())["schema"] == 4
+    assert json.loads((ledger / "meta.json").read_text())["schema"] == 5
     checked = _doctor(world)
     assert checked.returncode == 0 and "written before ledger schema 4" in checked.stdout
     assert "--rebuild-ledger" in checked.stdout

@@ -13,7 +13,7 @@ import datetime as dt
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +76,7 @@ def detect(data: Ledgered, rules: Rules) -> list[SeamResult]:
 def shuffled(table: ContactTable, rng: np.random.Generator) -> ContactTable:
     """The same table with its weeks in a random order (the week-shuffle placebo)."""
     order = rng.permutation(table.n_weeks).astype(np.int32)
-    return replace(table, week=order[table.week])
+    return table.reordered(order)
 
 
 @dataclass

@@ -104,7 +104,8 @@ def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: P
     for pair in out["pairs"]:
         assert {"departments", "baseline_share", "recent_share", "change", "score", "drifting",
                 "gate", "signal", "tests", "ties", "volume"} <= set(pair)
-        assert set(pair["tests"]) == {"ties", "intensity", "people", "contact", "messages"}
+        assert set(pair["tests"]) == {"ties", "intensity", "people", "contact", "messages",
+                                      "conversations"}
         same = direct[frozenset(pair["departments"])]
         assert pair["drifting"] == same.drifting and pair["gate"] == same.gate
         assert pair["tests"]["ties"]["p"] == pytest.approx(same.tests[0].p, abs=1e-3)
