@@ -72,6 +72,7 @@ class KnownRows:
     db: np.ndarray
     weight: np.ndarray
     mail: np.ndarray | None = None  # as ``ContactTable.mail``
+    alone: np.ndarray | None = None  # as ``Conversations.alone``
 
     @classmethod
     def of(cls, table: ContactTable, dept_of: np.ndarray) -> KnownRows:
@@ -80,11 +81,12 @@ class KnownRows:
         db = narrow_dept[table.b] if table.b.size else np.empty(0, np.int32)
         known = (da >= 0) & (db >= 0) & (table.weight > 0)
         mail = table.mail
+        alone = None if table.conversations is None else table.conversations.alone
         if known.all():  # the usual case: everyone has a department, nothing to pick
-            return cls(table.week, table.a, table.b, da, db, table.weight, mail)
+            return cls(table.week, table.a, table.b, da, db, table.weight, mail, alone)
         return cls(table.week[known], table.a[known], table.b[known],
                    da[known], db[known], table.weight[known],
-                   None if mail is None else mail[known])
+                   None if mail is None else mail[known], None if alone is None else alone[known])
 
 
 def carriers(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float,

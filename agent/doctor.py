@@ -59,7 +59,7 @@ def _ledger_problems(ledger: Path) -> tuple[list[tuple[Path, str]], int, int]:
     part written before the ledger kept mail weights (schema 3) and conversations (schema 4)."""
     import numpy as np
 
-    from agent.ledger.conversations import WeekConversations
+    from agent.ledger.conversations import unpack
 
     problems: list[tuple[Path, str]] = []
     without_mail: set[str] = set()
@@ -89,10 +89,8 @@ def _ledger_problems(ledger: Path) -> tuple[list[tuple[Path, str]], int, int]:
                     sizes.add(data["mail"].size)
                 else:
                     without_mail.add(path.stem.split("-")[1])
-                if "conv_key" in data.files:
-                    talks = WeekConversations(data["conv_key"], data["conv_size"],
-                                              data["conv_member"])
-                    arrays_fit = talks.fits()
+                if "conversations" in data.files:
+                    arrays_fit = unpack(data["conversations"], a.size) is not None
                 else:
                     without_conversations.add(path.stem.split("-")[1])
                     arrays_fit = True

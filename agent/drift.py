@@ -283,32 +283,37 @@ class ConversationWeeks:
         return exposure
 
 
-def conversation_weeks(talks: Conversations, dept_of: np.ndarray, n_weeks: int,
-                       n_depts: int) -> ConversationWeeks | None:
-    """Count a table's conversations by week and department pair (None: no week has them)."""
-    if not talks.known.any():
+def conversation_weeks(rows: KnownRows, code: np.ndarray, groups: Conversations,
+                       dept_of: np.ndarray, shape: tuple[int, int, int]) -> ConversationWeeks | None:
+    """Count a table's conversations by week and department pair (None: no week has them).
+    ``code`` numbers each row's (week, lower department, higher one) cell, as ``seam_weeks``.
+
+    Each count comes out of one matrix per week, departments by departments, whose diagonal
+    holds the conversations touching each department and the rest those of both."""
+    if not groups.known.any():
         return None
-    owner = np.repeat(np.arange(talks.size.size), talks.size)
-    dept = dept_of[talks.member] if talks.member.size else np.empty(0, np.int64)
+    n_weeks, n_depts, _ = shape
+    # two people's conversations: a flag on their row; inside a department, on the diagonal once
+    both = (_symmetric(code[rows.alone], None, shape) if rows.alone is not None
+            else np.zeros(shape))
+    touching = both.sum(axis=2)
+    # groups: which departments each has, once two of its people have one
+    owner = np.repeat(np.arange(groups.size.size), groups.size)
+    dept = dept_of[groups.member] if groups.member.size else np.empty(0, np.int64)
     placed = dept >= 0
     owner, dept = owner[placed], dept[placed]
-    # a conversation counts once two of its people have a department
-    counted = np.bincount(owner, minlength=talks.size.size) >= 2
-    chosen = counted[owner]
-    # each conversation's departments, once each, ascending within it
-    code = unique_sorted(owner[chosen].astype(np.int64) * n_depts + dept[chosen])
-    talk, dept = code // n_depts, code % n_depts
-    week = talks.week[talk].astype(np.int64)
-    touching = np.bincount(week * n_depts + dept, minlength=n_weeks * n_depts)
-    cells = [np.empty(0, np.int64)]
-    for gap in range(1, n_depts):  # each two departments of one conversation, ``gap`` apart
-        same = np.flatnonzero(talk[gap:] == talk[:-gap])
-        if same.size == 0:
-            break
-        cells.append((week[same] * n_depts + dept[same]) * n_depts + dept[same + gap])
-    shape = (n_weeks, n_depts, n_depts)
-    return ConversationWeeks(_symmetric(np.concatenate(cells), None, shape),
-                             touching.astype(np.float64).reshape(n_weeks, n_depts), talks.known)
+    member_of = np.zeros((groups.size.size, n_depts), bool)
+    member_of[owner, dept] = True
+    member_of[np.bincount(owner, minlength=groups.size.size) < 2] = False
+    # groups are in week order (``read_table``), so each week's are one slice
+    bounds = np.searchsorted(groups.week, np.arange(n_weeks + 1))
+    for week in range(n_weeks):
+        part = member_of[bounds[week]:bounds[week + 1]].astype(np.float64)
+        together = part.T @ part
+        touching[week] += np.diagonal(together)
+        both[week] += together
+    both[:, np.arange(n_depts), np.arange(n_depts)] = 0  # inside a department: no seam
+    return ConversationWeeks(both, touching, groups.known)
 
 
 def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: float) -> SeamWeeks:
@@ -331,7 +336,7 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, cap: floa
                      np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64),
                      by_person, _mail_weeks(rows, code, shape, cap),
                      None if table.conversations is None
-                     else conversation_weeks(table.conversations, dept_of, table.n_weeks, n_depts))
+                     else conversation_weeks(rows, code, table.conversations, dept_of, shape))
 
 
 def _mail_weeks(rows: KnownRows, code: np.ndarray, shape: tuple[int, int, int],

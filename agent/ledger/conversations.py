@@ -7,10 +7,20 @@ that cross a seam (``agent.drift``): a burst of mail on one thread is one
 conversation there, not dozens of messages.
 
 The data-directory format and most sources give no thread id, so a
-conversation is keyed by its set of people: the key is the sum of a mixed
-64-bit hash of each member id (wrapping), so removing a member (``forget``)
-is a subtraction and two sets that become equal get equal keys. Members are
-the ledger's integer ids, already pseudonyms' positions.
+conversation is its set of people. Most are two people (a message to one
+recipient, a one-to-one meeting), and those are a flag on the week's row for
+the pair (``WeekContacts.alone``): four in five conversations cost a byte.
+The rest, groups of three or more, are kept as ``Groups``. On disk a week's
+conversations are one int32 array (``pack``): the row count, the flags one bit
+a row, then the groups' members, the first of each as ``~id`` to mark where a
+group begins (every array of an ``.npz`` costs a header to read, and the
+analysis reads a few hundred files). A group is named
+by its key, the sum of a mixed 64-bit hash of each member id (wrapping), so
+taking a member out (``forget``) is a subtraction and two sets that become
+equal get equal keys. The ledger adds a group to a week only when the week
+does not hold its key yet, so a week's segments never repeat a group and
+reading a week joins them as they are. Members are the ledger's integer ids,
+already pseudonyms' positions.
 
 Pure: arrays in, arrays out.
 """
@@ -35,81 +45,129 @@ def member_hash(person: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class WeekConversations:
-    """One week's conversations: ``key`` (ascending, distinct), each one's ``size`` (members,
-    at least two) and the members themselves one conversation after another (``member``, each
-    conversation's ids ascending)."""
+class Groups:
+    """Conversations of three people or more: ``size`` (each one's members) and ``member``
+    (the members one conversation after another, each conversation's ids ascending)."""
 
-    key: np.ndarray  # int64
-    size: np.ndarray  # int32
+    size: np.ndarray  # int16: a counted interaction has at most ``broadcast_size`` people
     member: np.ndarray  # int32
 
     @staticmethod
-    def empty() -> WeekConversations:
-        return WeekConversations(np.empty(0, np.int64), np.empty(0, np.int32),
-                                 np.empty(0, np.int32))
+    def empty() -> Groups:
+        return Groups(np.empty(0, np.int16), np.empty(0, np.int32))
 
     def __len__(self) -> int:
-        return int(self.key.size)
+        return int(self.size.size)
 
-    def fits(self) -> bool:
-        """Whether the arrays agree with each other (a damaged file's may not)."""
-        return (self.key.size == self.size.size and int(self.size.sum()) == self.member.size
-                and self.key.dtype == np.int64 and bool((self.size >= 2).all()))
+    def keys(self) -> np.ndarray:
+        """Each group's key (int64), in the groups' order."""
+        if not len(self):
+            return np.empty(0, np.int64)
+        starts = np.cumsum(self.size, dtype=np.int64) - self.size
+        with np.errstate(over="ignore"):
+            keys: np.ndarray = np.add.reduceat(member_hash(self.member), starts).view(np.int64)
+        return keys
 
     def owner(self) -> np.ndarray:
         """For each entry of ``member``, the position of its conversation."""
-        return np.repeat(np.arange(self.key.size), self.size)
+        return np.repeat(np.arange(self.size.size), self.size)
 
-    def pick(self, chosen: np.ndarray) -> WeekConversations:
+    def pick(self, chosen: np.ndarray) -> Groups:
         """Only the conversations at positions ``chosen``, in that order."""
-        starts = np.concatenate(([0], np.cumsum(self.size)[:-1])).astype(np.int64)
-        sizes = self.size[chosen]
-        offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        entries = np.repeat(starts[chosen], sizes) + offsets
-        return WeekConversations(self.key[chosen], sizes.astype(np.int32), self.member[entries])
+        return Groups(self.size[chosen], self.member[entries_of(self.size, chosen)])
 
-    def without(self, person: int) -> WeekConversations:
-        """The week with ``person`` taken out of every conversation; one left with fewer than
-        two members goes, and two that become the same set become one."""
+    def without(self, person: int) -> tuple[Groups, np.ndarray]:
+        """The groups with ``person`` taken out of each, and the pairs (``a << 32 | b``,
+        ``a < b``) of those left with two people: they are two people's conversation now.
+        Two groups that become the same set become one."""
         present = self.member == person
         if not present.any():
-            return self
-        had = np.bincount(self.owner()[present], minlength=self.key.size).astype(bool)
-        with np.errstate(over="ignore"):
-            key = (self.key.view(np.uint64)
-                   - had.astype(np.uint64) * member_hash(np.array([person]))[0]).view(np.int64)
-        size = self.size - had.astype(np.int32)
-        trimmed = WeekConversations(key, size, self.member[~present])
-        return merge([trimmed.pick(np.flatnonzero(size >= 2))], distinct=False)
+            return self, np.empty(0, np.int64)
+        had = np.bincount(self.owner()[present], minlength=len(self)).astype(bool)
+        trimmed = Groups((self.size - had).astype(np.int16), self.member[~present])
+        pairs = trimmed.pick(np.flatnonzero(trimmed.size == 2)).member.astype(np.int64)
+        return distinct(trimmed.pick(np.flatnonzero(trimmed.size >= 3))), \
+            pairs[0::2] << 32 | pairs[1::2]
 
 
-def from_items(item: np.ndarray, a: np.ndarray, b: np.ndarray) -> WeekConversations:
-    """The distinct conversations of a week's counted interactions, given every pair of people
-    each one gave weight to (``item[k]`` names the interaction pair ``a[k], b[k]`` came from).
-    Every member of a counted interaction is an end of one of its pairs."""
-    if item.size == 0:
-        return WeekConversations.empty()
-    code = np.concatenate([item, item]).astype(np.int64) << 32 | np.concatenate([a, b]).astype(np.int64)
+def pack(alone: np.ndarray, groups: Groups) -> np.ndarray:
+    """A week's conversations as one int32 array (the module's docstring says how)."""
+    bits = np.packbits(alone, bitorder="little")
+    words = np.zeros(-(-bits.size // 4) * 4, np.uint8)
+    words[:bits.size] = bits
+    members = groups.member.copy()
+    starts = np.cumsum(groups.size, dtype=np.int64) - groups.size
+    members[starts] = ~members[starts]
+    return np.concatenate([np.array([alone.size], np.int32), words.view(np.int32), members])
+
+
+def unpack(packed: np.ndarray, rows: int) -> tuple[np.ndarray, Groups] | None:
+    """What ``pack`` stored for a week of ``rows`` pair rows (None: it does not fit that,
+    a damaged file's)."""
+    if packed.dtype != np.int32 or packed.ndim != 1 or packed.size < 1 or packed[0] != rows:
+        return None
+    n_words = -(-rows // 32)
+    if packed.size < 1 + n_words:
+        return None
+    alone = np.unpackbits(packed[1:1 + n_words].view(np.uint8), count=rows,
+                          bitorder="little").astype(bool)
+    members = packed[1 + n_words:]
+    if members.size and members[0] >= 0:
+        return None
+    starts = np.flatnonzero(members < 0)
+    size = np.diff(np.append(starts, members.size))
+    if (size < 3).any():
+        return None
+    members = members.copy()
+    members[starts] = ~members[starts]
+    return alone, Groups(size.astype(np.int16), members)
+
+
+def entries_of(size: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Where the members of the groups at positions ``chosen`` are, in a list of groups of these
+    sizes laid one after another: the groups' entries in the order ``chosen`` names them."""
+    sizes = size[chosen].astype(np.int64)
+    starts = (np.cumsum(size, dtype=np.int64) - size)[chosen]
+    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    result: np.ndarray = np.repeat(starts, sizes) + within
+    return result
+
+
+def alone(item: np.ndarray, n_items: int) -> np.ndarray:
+    """For each pair of people an interaction gave weight to (``item[k]`` names the
+    interaction), whether it was that interaction's only pair: it brought two people together.
+    (A message to k recipients gives k pairs, a meeting of m people m(m-1)/2, so one pair
+    means two people.)"""
+    result: np.ndarray = np.bincount(item, minlength=n_items)[item] == 1
+    return result
+
+
+def groups_of(item: np.ndarray, a: np.ndarray, b: np.ndarray) -> Groups:
+    """The distinct groups of three people or more among a week's counted interactions, given
+    every pair of people each one gave weight to (``item[k]`` names the interaction pair
+    ``a[k], b[k]`` came from; every member of an interaction is an end of one of its pairs)."""
+    many = np.flatnonzero(~alone(item, int(item.max()) + 1 if item.size else 0))
+    if many.size == 0:
+        return Groups.empty()
+    code = (np.concatenate([item[many], item[many]]).astype(np.int64) << 32
+            | np.concatenate([a[many], b[many]]).astype(np.int64))
     code = np.sort(code)
     code = code[starts_of_runs(code)]  # (interaction, member) once each, by interaction
     owner, person = code >> 32, (code & 0xFFFFFFFF).astype(np.int32)
-    first = np.flatnonzero(starts_of_runs(owner))
-    with np.errstate(over="ignore"):
-        key = np.add.reduceat(member_hash(person), first).view(np.int64)
-    size = np.diff(np.append(first, owner.size)).astype(np.int32)
-    return merge([WeekConversations(key, size, person)], distinct=False)
+    size = np.diff(np.append(np.flatnonzero(starts_of_runs(owner)), owner.size))
+    return distinct(Groups(size.astype(np.int16), person))
 
 
-def merge(parts: list[WeekConversations], *, distinct: bool = True) -> WeekConversations:
-    """The parts' conversations as one week, each set once and in key order. ``distinct``:
-    each part already holds every key once (only across parts may they repeat)."""
+def distinct(groups: Groups) -> Groups:
+    """Each set of people once (the first of each, in key order)."""
+    return groups.pick(first_occurrences(groups.keys())) if len(groups) else groups
+
+
+def joined(parts: list[Groups]) -> Groups:
+    """Groups one after another, as they are (a week's segments hold distinct groups)."""
     parts = [p for p in parts if len(p)]
-    if not parts:
-        return WeekConversations.empty()
-    if len(parts) == 1 and distinct:
+    if len(parts) == 1:
         return parts[0]
-    whole = WeekConversations(np.concatenate([p.key for p in parts]),
-                              np.concatenate([p.size for p in parts]),
-                              np.concatenate([p.member for p in parts]))
-    return whole.pick(first_occurrences(whole.key))
+    if not parts:
+        return Groups.empty()
+    return Groups(np.concatenate([p.size for p in parts]), np.concatenate([p.member for p in parts]))

@@ -24,7 +24,7 @@ import numpy as np
 
 from agent.arrays import contained_in, first_occurrences, starts_of_runs, union_sorted, unique_sorted
 from agent.ledger import conversations
-from agent.ledger.conversations import WeekConversations
+from agent.ledger.conversations import Groups
 from agent.ledger.counting import AddStats, Batch, Batcher, PendingEntry
 from agent.ledger.weeks import week_of_timestamp
 from agent.pseudonym import Pseudonymiser
@@ -50,31 +50,40 @@ FORGOTTEN = "-"
 class WeekContacts:
     """One week of pair weights; ``a < b`` index the ledger's people list. ``mail`` is the
     part of each pair's weight that came from messages, None for a week written before the
-    ledger kept it (schema 3): unknown, not zero. ``conversations`` likewise, for a week with
-    a part written before schema 5."""
+    ledger kept it (schema 3): unknown, not zero. The week's conversations
+    (``agent.ledger.conversations``) are ``alone``, whether the two people of a row had one of
+    just the two of them, and ``groups``, those of three or more; both None for a week with a
+    part written before schema 5."""
 
     a: np.ndarray
     b: np.ndarray
     weight: np.ndarray
     seen: np.ndarray  # sorted digests of the interactions counted in this week
     mail: np.ndarray | None
-    conversations: WeekConversations | None = None
+    alone: np.ndarray | None = None  # bool, a row each
+    groups: Groups | None = None
 
     @staticmethod
     def empty() -> WeekContacts:
         return WeekContacts(
             np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32),
-            np.empty(0, np.int64), np.empty(0, np.float32), WeekConversations.empty(),
+            np.empty(0, np.int64), np.empty(0, np.float32), np.empty(0, bool), Groups.empty(),
         )
 
     def without(self, person: int) -> WeekContacts:
         """The week with every trace of ``person`` gone: their pair rows, and them from every
         conversation (every digest stays counted)."""
         keep = (self.a != person) & (self.b != person)
-        return WeekContacts(self.a[keep], self.b[keep], self.weight[keep], self.seen,
-                            None if self.mail is None else self.mail[keep],
-                            None if self.conversations is None
-                            else self.conversations.without(person))
+        a, b = self.a[keep], self.b[keep]
+        mail = None if self.mail is None else self.mail[keep]
+        if self.alone is None or self.groups is None:
+            return WeekContacts(a, b, self.weight[keep], self.seen, mail)
+        groups, now_two = self.groups.without(person)
+        # a group left with two people is their conversation now, if they had contact in it
+        # (a message's recipients had none with each other: theirs goes)
+        alone = self.alone[keep] | contained_in(a.astype(np.int64) << 32 | b.astype(np.int64),
+                                                unique_sorted(now_two))
+        return WeekContacts(a, b, self.weight[keep], self.seen, mail, alone, groups)
 
 
 class LedgerFiles:
@@ -93,7 +102,7 @@ class LedgerFiles:
         self._pending_dirty = False
         self._people_saved = len(self.people)
         self._email_ids: dict[str, int] = {}
-        self._seen_cache: dict[int, np.ndarray] = {}
+        self._counted_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._batcher = Batcher({}, pseudonymiser.interaction, signals, self._pending)
 
     # --- files -------------------------------------------------------------------
@@ -181,26 +190,48 @@ class LedgerFiles:
                               for name in ("a", "b", "weight", "seen"))
         mail = (None if any(p.mail is None for p in pieces[1:])
                 else np.concatenate([p.mail for p in pieces[1:] if p.mail is not None]))
-        talks = [p.conversations for p in pieces[1:]]
-        return _merged(pieces[0], a, b, weight, mail, seen,
-                       None if None in talks else conversations.merge(talks),  # type: ignore[arg-type]
+        later = pieces[1:]
+        known = all(p.alone is not None and p.groups is not None for p in later)
+        alone = np.concatenate([p.alone for p in later if p.alone is not None]) if known else None
+        groups = conversations.joined([p.groups for p in later if p.groups is not None])
+        return _merged(pieces[0], a, b, weight, mail, seen, alone, groups if known else None,
                        sorted_runs=True)
 
-    def _seen(self, week: int) -> np.ndarray:
-        """Digests counted in a week, kept in memory while this ledger is open."""
-        found = self._seen_cache.get(week)
+    def _counted(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+        """The digests of the interactions counted in a week and the keys of its groups (both
+        sorted), kept in memory while this ledger is open."""
+        found = self._counted_cache.get(week)
         if found is None:
-            found = self.load_week(week).seen
-            self._seen_cache[week] = found
+            contacts = self.load_week(week)
+            groups = contacts.groups or Groups.empty()
+            found = contacts.seen, unique_sorted(groups.keys())
+            self._counted_cache[week] = found
         return found
 
     def _add_segment(self, week: int, contacts: WeekContacts) -> None:
         upto, segments = self._parts(week)
         seq = max([upto, *(s for s, _ in segments)]) + 1
         _write_npz(self._segment_path(week, seq), contacts)
-        self._seen_cache[week] = union_sorted(self._seen(week), contacts.seen)
+        seen, keys = self._counted(week)
+        added = contacts.groups.keys() if contacts.groups is not None else np.empty(0, np.int64)
+        self._counted_cache[week] = union_sorted(seen, contacts.seen), union_sorted(keys, added)
         if len(segments) + 1 >= MAX_SEGMENTS:
             self._compact(week, seq)
+
+    def compact_finished(self, before_week: int) -> int:
+        """Fold every week before ``before_week`` that is in several files into its base; how
+        many were. An analysis reads each of its weeks whole, base and segments merged, so a
+        finished week is cheaper read once folded (a week keeps taking segments while it is
+        current, and compacts itself at ``MAX_SEGMENTS``)."""
+        folded = 0
+        for week in self.weeks():
+            if week >= before_week:
+                continue
+            upto, segments = self._parts(week)
+            if len(segments) + self._base_path(week).exists() > 1:
+                self._compact(week, segments[-1][0])
+                folded += 1
+        return folded
 
     def _compact(self, week: int, upto: int) -> None:
         merged = self.load_week(week)
@@ -287,6 +318,7 @@ class LedgerFiles:
         pair_b = np.frombuffer(batch.b, np.int32)
         weights = np.frombuffer(batch.weight, np.float32)
         mail = weights * np.frombuffer(batch.is_mail, np.int8)[rows]
+        alone = conversations.alone(rows, digests.size)
         # Sort rows and pairs by week once, then walk the weeks in slices.
         row_order = np.argsort(weeks, kind="stable")
         sorted_weeks = weeks[row_order]
@@ -300,16 +332,20 @@ class LedgerFiles:
             lo, hi = np.searchsorted(sorted_weeks, [week, week + 1])
             week_rows = row_order[lo:hi]
             fresh = week_rows[first_occurrences(digests[week_rows])]
-            fresh = fresh[~contained_in(digests[fresh], self._seen(int(week)))]
+            seen, known_groups = self._counted(int(week))
+            fresh = fresh[~contained_in(digests[fresh], seen)]
             if fresh.size == 0:
                 continue
             keep[fresh] = True
             plo, phi = np.searchsorted(sorted_pair_weeks, [week, week + 1])
             pairs = pair_order[plo:phi]
             pairs = pairs[keep[rows[pairs]]]
+            groups = conversations.groups_of(rows[pairs], pair_a[pairs], pair_b[pairs])
+            # a group the week holds already stays in its segment: segments never repeat one
+            groups = groups.pick(np.flatnonzero(~contained_in(groups.keys(), known_groups)))
             self._add_segment(int(week), _merged(
                 empty, pair_a[pairs], pair_b[pairs], weights[pairs], mail[pairs], digests[fresh],
-                conversations.from_items(rows[pairs], pair_a[pairs], pair_b[pairs])))
+                alone[pairs], groups))
             new_total += int(fresh.size)
         return new_total
 
@@ -338,7 +374,7 @@ class LedgerFiles:
                 removed += contacts.a.size - trimmed.a.size
                 upto = max([upto, *(seq for seq, _ in segments)])
                 _write_npz(self._base_path(week), trimmed, upto=upto)
-                self._seen_cache.pop(week, None)
+                self._counted_cache.pop(week, None)
             # segments the base took in, also those an interrupted earlier forget left
             for path in self.directory.glob(f"week-{week:05d}-*.npz"):
                 if int(path.stem.split("-")[2]) <= upto:
@@ -363,7 +399,7 @@ class LedgerFiles:
             if week < keep_from_week:
                 for path in self.directory.glob(f"week-{week:05d}*.npz"):
                     path.unlink()
-                self._seen_cache.pop(week, None)
+                self._counted_cache.pop(week, None)
                 dropped += 1
         return dropped
 
@@ -378,15 +414,17 @@ def _read_npz(path: Path, *, digests: bool = True) -> WeekContacts:
     try:
         with np.load(path) as data:  # each array is read only when asked for
             seen = data["seen"] if digests else np.empty(0, np.int64)
-            talks = (WeekConversations(data["conv_key"], data["conv_size"], data["conv_member"])
-                     if "conv_key" in data else None)
-            week = WeekContacts(data["a"], data["b"], data["weight"], seen, data.get("mail"), talks)
+            a = data["a"]
+            # None: damaged; a week written before schema 5 has no conversations (unknown)
+            talks = (conversations.unpack(data["conversations"], a.size)
+                     if "conversations" in data else (None, None))
+            week = WeekContacts(a, data["b"], data["weight"], seen, data.get("mail"),
+                                *(talks or (None, None)))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise _damaged(path, exc) from None
     sizes = {week.a.size, week.b.size, week.weight.size,
              *(() if week.mail is None else (week.mail.size,))}
-    if (len(sizes) != 1 or week.a.dtype != np.int32 or week.seen.dtype != np.int64
-            or (talks is not None and not talks.fits())):
+    if len(sizes) != 1 or week.a.dtype != np.int32 or week.seen.dtype != np.int64 or talks is None:
         raise _damaged(path, ValueError("its arrays do not fit together"))
     return week
 
@@ -397,10 +435,8 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
                                      "seen": contacts.seen}
     if contacts.mail is not None:
         arrays["mail"] = contacts.mail
-    if contacts.conversations is not None:
-        arrays["conv_key"] = contacts.conversations.key
-        arrays["conv_size"] = contacts.conversations.size
-        arrays["conv_member"] = contacts.conversations.member
+    if contacts.alone is not None and contacts.groups is not None:
+        arrays["conversations"] = conversations.pack(contacts.alone, contacts.groups)
     if upto is not None:
         arrays["upto"] = np.array(upto)
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
@@ -408,11 +444,12 @@ def _write_npz(path: Path, contacts: WeekContacts, upto: int | None = None) -> N
 
 
 def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
-            mail: np.ndarray | None, digests: np.ndarray, talks: WeekConversations | None, *,
-            sorted_runs: bool = False) -> WeekContacts:
+            mail: np.ndarray | None, digests: np.ndarray, alone: np.ndarray | None,
+            groups: Groups | None, *, sorted_runs: bool = False) -> WeekContacts:
     """Existing week plus new contributions, one row per pair. ``sorted_runs``: the parts are
     stored weeks one after another (each one's pairs and digests ascending), joined run by run.
-    The mail weight and the conversations stay unknown (None) if either side's are."""
+    The mail weight and the conversations stay unknown (None) if either side's are; ``alone``
+    and ``groups`` are the new contributions' (``alone`` a pair each)."""
     a = np.concatenate([existing.a, a])
     b = np.concatenate([existing.b, b])
     key = a.astype(np.int64) << 32 | b.astype(np.int64)
@@ -427,12 +464,17 @@ def _merged(existing: WeekContacts, a: np.ndarray, b: np.ndarray, w: np.ndarray,
         return np.bincount(group, weights=values, minlength=unique_keys.size).astype(np.float32)
 
     old_mail = existing.mail
+    talks: tuple[np.ndarray | None, Groups | None] = (None, None)
+    if (alone is not None and groups is not None and existing.alone is not None
+            and existing.groups is not None):
+        flags = np.concatenate([existing.alone, alone])[order]
+        talks = (np.logical_or.reduceat(flags, np.flatnonzero(first)) if flags.size else flags,
+                 conversations.joined([existing.groups, groups]))
     return WeekContacts(
         (unique_keys >> 32).astype(np.int32),
         (unique_keys & 0xFFFFFFFF).astype(np.int32),
         summed(existing.weight, w),
         unique_sorted(np.concatenate([existing.seen, digests]), runs=sorted_runs),
         None if mail is None or old_mail is None else summed(old_mail, mail),
-        None if talks is None or existing.conversations is None
-        else conversations.merge([existing.conversations, talks]),
+        *talks,
     )

@@ -6,27 +6,33 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from agent.ledger.conversations import WeekConversations
+from agent.ledger.conversations import Groups, entries_of
 from agent.ledger.storage import LedgerFiles, WeekContacts
 
 
 @dataclass(frozen=True)
 class Conversations:
-    """Every conversation of a table's weeks (``agent.ledger.conversations``): its week (an
-    offset from the table's first week), its size and its members one after another.
-    ``known`` says which weeks have them: a week with a part written before the ledger kept
-    conversations (schema 5) does not."""
+    """A table's conversations (``agent.ledger.conversations``) beside its rows: ``alone``
+    says whether a row's two people had one of just the two of them that week; the groups of
+    three or more are listed in week order (``week``: an offset from the table's first week),
+    with their size and their members one after another. ``known`` says which weeks have
+    them: a week with a part written before the ledger kept conversations (schema 5) does
+    not."""
 
-    week: np.ndarray  # [conversation] int32
-    size: np.ndarray  # [conversation] int32
-    member: np.ndarray  # int32, ``size`` entries per conversation
+    alone: np.ndarray  # [row] bool (False in a week that is not known)
+    week: np.ndarray  # [group] int32
+    size: np.ndarray  # [group]
+    member: np.ndarray  # int32, ``size`` entries per group
     known: np.ndarray  # [week] bool
 
     def reordered(self, order: np.ndarray) -> Conversations:
-        """The same conversations with week ``w`` moved to ``order[w]``."""
+        """The same conversations with week ``w`` moved to ``order[w]`` (still in week order)."""
         known = np.empty_like(self.known)
         known[order] = self.known
-        return Conversations(order[self.week].astype(np.int32), self.size, self.member, known)
+        week = order[self.week].astype(np.int32)
+        moved = np.argsort(week, kind="stable")
+        return Conversations(self.alone, week[moved], self.size[moved],
+                             self.member[entries_of(self.size, moved)], known)
 
 
 @dataclass
@@ -66,7 +72,8 @@ def read_table(ledger: LedgerFiles, first_week: int, last_week: int) -> ContactT
         empty = np.empty(0, np.int32)
         return ContactTable(first_week, last_week, empty, empty, empty, np.empty(0, np.float32),
                             np.empty(0, np.float32),
-                            Conversations(empty, empty, empty, np.empty(0, bool)))
+                            Conversations(np.empty(0, bool), empty, empty, empty,
+                                          np.empty(0, bool)))
     return ContactTable(
         first_week,
         last_week,
@@ -81,10 +88,11 @@ def read_table(ledger: LedgerFiles, first_week: int, last_week: int) -> ContactT
 
 
 def _conversations(parts: list[WeekContacts]) -> Conversations:
-    weeks = [p.conversations or WeekConversations.empty() for p in parts]
+    groups = [p.groups or Groups.empty() for p in parts]
     return Conversations(
-        np.concatenate([np.full(len(w), offset, np.int32) for offset, w in enumerate(weeks)]),
-        np.concatenate([w.size for w in weeks]).astype(np.int32),
-        np.concatenate([w.member for w in weeks]).astype(np.int32),
-        np.array([p.conversations is not None for p in parts], bool),
+        np.concatenate([np.zeros(p.a.size, bool) if p.alone is None else p.alone for p in parts]),
+        np.concatenate([np.full(len(g), offset, np.int32) for offset, g in enumerate(groups)]),
+        np.concatenate([g.size for g in groups]),
+        np.concatenate([g.member for g in groups]),
+        np.array([p.alone is not None and p.groups is not None for p in parts], bool),
     )

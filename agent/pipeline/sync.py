@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 
 from agent.holds import HoldEchoes, echoes_of
-from agent.ledger import LedgerFiles
+from agent.ledger import LedgerFiles, week_of
 from agent.pipeline.intake import (
     KeyedCursors,
     SyncReport,
@@ -69,6 +69,7 @@ def sync(
     finally:
         if collecting:
             gc.enable()
+    ledger.compact_finished(week_of(now))
     progress(f"sync done: {report.stats.read:,} read, {report.new:,} new")
     return report
 

@@ -401,18 +401,22 @@ def talks_table(seed: int, merged: bool, unknown_week: int | None = None
                     members.extend(people)
                     rows.update((week, x, y) for i, x in enumerate(people) for y in people[i + 1:])
     keys = np.array(sorted(rows))
-    # the same set twice in a week is one conversation: keep each week's sets once
+    # the same set twice in a week is one conversation: keep each week's sets once; two
+    # people's are a flag on their row, as the ledger keeps them
     seen: dict[tuple[int, tuple[int, ...]], None] = {}
     start = 0
     for week, size in zip(week_of, sizes, strict=True):
         seen.setdefault((week, tuple(members[start:start + size])), None)
         start += size
+    two = {(w, *m) for w, m in seen if len(m) == 2}
+    groups = [(w, m) for w, m in seen if len(m) > 2]
     known = np.ones(WEEKS, bool)
     if unknown_week is not None:
         known[unknown_week] = False
-    talks = Conversations(np.array([w for w, _ in seen], np.int32),
-                          np.array([len(m) for _, m in seen], np.int32),
-                          np.array([p for _, m in seen for p in m], np.int32), known)
+    talks = Conversations(np.array([tuple(k) in two for k in keys.tolist()], bool),
+                          np.array([w for w, _ in groups], np.int32),
+                          np.array([len(m) for _, m in groups], np.int16),
+                          np.array([p for _, m in groups for p in m], np.int32), known)
     table = ContactTable(0, WEEKS - 1, keys[:, 0].astype(np.int32), keys[:, 1].astype(np.int32),
                          keys[:, 2].astype(np.int32), np.full(len(keys), 0.2, np.float32),
                          np.full(len(keys), 0.2, np.float32), talks)

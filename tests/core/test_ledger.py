@@ -301,13 +301,18 @@ def test_a_ledger_of_an_unknown_schema_is_refused(tmp_path: Path) -> None:
 
 def conversation_sets(ledger: LedgerFiles, week: int) -> list[list[str]] | None:
     """A week's conversations as sorted lists of addresses (None: unknown)."""
-    talks = ledger.load_week(week).conversations
-    if talks is None:
+    contacts = ledger.load_week(week)
+    if contacts.alone is None or contacts.groups is None:
+        assert contacts.alone is None and contacts.groups is None  # known together or not at all
         return None
     ids = {ledger.id_of(p): p for p in MEMBERS}
-    ends = np.cumsum(talks.size)
-    return sorted(sorted(ids[m] for m in talks.member[e - s:e].tolist())
-                  for s, e in zip(talks.size.tolist(), ends.tolist(), strict=True))
+    two = [[ids[int(a)], ids[int(b)]] for a, b in zip(contacts.a[contacts.alone],
+                                                      contacts.b[contacts.alone], strict=True)]
+    groups = contacts.groups
+    ends = np.cumsum(groups.size)
+    return sorted([sorted(pair) for pair in two]
+                  + [sorted(ids[m] for m in groups.member[e - s:e].tolist())
+                     for s, e in zip(groups.size.tolist(), ends.tolist(), strict=True)])
 
 
 def test_each_week_keeps_its_conversations_once_each(tmp_path: Path) -> None:
@@ -334,9 +339,16 @@ def test_each_week_keeps_its_conversations_once_each(tmp_path: Path) -> None:
     assert conversation_sets(ledger, week_of(NOW)) == [["p4@x.org", "p5@x.org"]]
     table = read_table(ledger, week - 1, week_of(NOW))
     assert table.conversations is not None and table.conversations.known.all()
-    assert table.conversations.week.tolist() == [1, 1, week_of(NOW) - week + 1]
+    assert table.conversations.week.tolist() == [1]  # the meeting of three
+    assert int(table.conversations.alone.sum()) == 2  # the thread and the one-to-one
     ledger.forget(ledger.pseudonymiser.person("p3@x.org"))  # the meeting becomes the thread
     assert conversation_sets(ledger, week) == [["p1@x.org", "p2@x.org"]]
+    ledger.add([meeting("m", ("p4@x.org", "p6@x.org", "p7@x.org")),  # two left: their own
+                mail("g", ("p8@x.org", "p6@x.org", "p7@x.org"))], MEMBERS, NOW)  # no pair left
+    ledger.commit(NOW)
+    ledger.forget(ledger.pseudonymiser.person("p4@x.org"))
+    ledger.forget(ledger.pseudonymiser.person("p8@x.org"))
+    assert conversation_sets(ledger, week) == [["p1@x.org", "p2@x.org"], ["p6@x.org", "p7@x.org"]]
 
 
 def test_a_schema_4_ledger_is_read_and_its_old_weeks_conversations_stay_unknown(
@@ -358,4 +370,33 @@ def test_a_schema_4_ledger_is_read_and_its_old_weeks_conversations_stay_unknown(
     table = read_table(ledger, week_of(T) - 1, week_of(later))
     assert table.conversations is not None
     assert table.conversations.known.tolist() == [True, False, True]  # an empty week is known
-    assert table.conversations.week.tolist() == [2]
+    assert table.conversations.alone.tolist() == [False, False, True]  # the unknown week: none
+
+
+def test_finished_weeks_are_folded_into_one_file_and_read_the_same(tmp_path: Path) -> None:
+    """What an analysis reads of a week is the same before and after compaction; the current
+    week keeps its segments."""
+    ledger = open_ledger(tmp_path)
+    current = NOW + dt.timedelta(days=14)
+    for commit in range(3):
+        ledger.add([mail(f"e{commit}", ("p1@x.org", f"p{commit + 2}@x.org")),
+                    meeting(f"m{commit}", ("p1@x.org", "p2@x.org", "p3@x.org")),
+                    mail(f"n{commit}", ("p1@x.org", "p2@x.org"), current)], MEMBERS, current)
+        ledger.commit(current)
+    directory = tmp_path / "ledger"
+
+    def files(week: int) -> int:
+        return len(list(directory.glob(f"week-{week:05d}*.npz")))
+
+    before = ledger.load_week(week_of(T), digests=True)
+    assert files(week_of(T)) == 3 and files(week_of(current)) == 3
+    assert ledger.compact_finished(week_of(current)) == 1
+    assert files(week_of(T)) == 1 and files(week_of(current)) == 3
+    after = open_ledger(tmp_path).load_week(week_of(T))
+    for name in ("a", "b", "weight", "seen", "mail", "alone"):
+        assert np.array_equal(getattr(before, name), getattr(after, name)), name
+    assert conversation_sets(ledger, week_of(T)) == [["p1@x.org", "p2@x.org"],
+                                                     ["p1@x.org", "p2@x.org", "p3@x.org"],
+                                                     ["p1@x.org", "p3@x.org"],
+                                                     ["p1@x.org", "p4@x.org"]]
+    assert ledger.compact_finished(week_of(current)) == 0  # nothing left to fold

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 
 #: the week-file arrays each schema lacks against today's
-LACKS = {3: ("mail", "conv_key", "conv_size", "conv_member"),
-         4: ("conv_key", "conv_size", "conv_member")}
+LACKS = {3: ("mail", "conversations"), 4: ("conversations",)}
 
 
 def as_schema(ledger: Path, schema: int) -> None:
