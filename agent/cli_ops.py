@@ -18,7 +18,8 @@ from agent.cli_common import CONTEXT, config_option, json_option, print_json
               "kept beside the restored ones).")
 @click.option("--rebuild-ledger", is_flag=True, help="Set the ledger aside and clear the sync "
               "cursors, so the next cycle counts every source afresh (once each): for a ledger "
-              "written before schema 4, whose weeks lack the mail weights one signal reads.")
+              "written before schema 4 or 5, whose weeks lack the mail weights or the "
+              "conversations a signal reads.")
 @json_option
 def doctor(config_path: Path, repair: bool, rebuild_ledger: bool, as_json: bool) -> None:
     """Check every state file (store, ledger, key, last good rules); exit 2 if any is damaged."""

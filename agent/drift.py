@@ -156,8 +156,8 @@ class SignalTest:
 class SeamResult:
     """One judged seam. The headline fields (shares, change, score, p, q) come from the
     signal that decided (``signal``): the one that flagged it, else the one BH stopped,
-    else ties. ``gate`` says what decided: flagged, BH, or threshold (nothing fell far
-    enough)."""
+    else ties (the most significant, ties first among equals: ``_headline``). ``gate`` says
+    what decided: flagged, BH, or threshold (nothing fell far enough)."""
 
     departments: tuple[str, str]
     baseline_share: float
@@ -613,9 +613,9 @@ def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: 
     big = [s for s in signals if _fell(s.signal, s.reached, totals, drop)]
     flagged = [s for s in big if s.q <= fdr]
     if flagged:
-        head, gate = min(flagged, key=lambda s: s.q), "flagged"
+        head, gate = min(flagged, key=_headline), "flagged"
     elif big:
-        head, gate = min(big, key=lambda s: s.q), "BH"
+        head, gate = min(big, key=_headline), "BH"
     else:
         head, gate = ties, "threshold"
     return SeamResult(
@@ -641,6 +641,13 @@ def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: 
         recent_ties=j.ties[1],
         mail_change=j.mail_change if math.isfinite(j.mail_change) else None,
     )
+
+
+def _headline(test: SignalTest) -> tuple[float, int]:
+    """Which signal speaks for a seam: the most significant, as far as its q is shown (three
+    places); among those equally so, the first in ``SIGNALS`` (ties before the finer ones: a
+    seam whose every count fell is told as its share of ties falling)."""
+    return round(test.q, 3), SIGNALS.index(test.signal)
 
 
 def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTest,

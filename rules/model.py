@@ -507,8 +507,8 @@ class Pairing(Strict):
     declines: Declines = Field(default_factory=Declines)
     repair_weeks: int = Field(
         26, ge=0, le=104, description="weeks a flagged seam keeps its suggestions while its share "
-        "of ties stays lower, by the seam's drop, than when it was flagged; 0: only while the "
-        "detector flags it"
+        "(of ties, or of people or conversations when that signal flagged it) stays lower, by the "
+        "seam's drop, than when it was flagged; 0: only while the detector flags it"
     )
 
     @model_validator(mode="after")

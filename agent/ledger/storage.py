@@ -227,7 +227,7 @@ class LedgerFiles:
         for week in self.weeks():
             if week >= before_week:
                 continue
-            upto, segments = self._parts(week)
+            _, segments = self._parts(week)
             if len(segments) + self._base_path(week).exists() > 1:
                 self._compact(week, segments[-1][0])
                 folded += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -126,3 +127,28 @@ def test_a_flagged_seam_stays_under_repair_until_its_share_is_back_or_time_is_up
     seams, late = repair_step([_seam(0.02, False)], kept, rules,
                               week=100 + rules.pairing.repair_weeks)
     assert not seams[0].drifting and late == {}
+
+
+def test_a_seam_flagged_on_its_conversations_is_repaired_when_they_are_back() -> None:
+    """Its ties held, so their share says nothing about repair: the conversations' does."""
+    from agent.drift import SignalTest
+
+    def seam(conversations: float, drifting: bool) -> SeamResult:
+        def test(name: str, baseline: float, recent: float) -> SignalTest:
+            return SignalTest(name, baseline, recent, recent / baseline - 1, recent / baseline - 1,
+                              3, 10, 10, 1.0, 1.0, 25, -3.0, 0.001, 0.01)
+        return replace(_seam(0.05, drifting), signal="conversations",
+                       tests=(test("ties", 0.05, 0.05), test("conversations", 0.04, conversations)))
+
+    rules = Rules()
+    _, kept = repair_step([seam(0.01, True)], {}, rules, week=100)
+    assert kept == {("Legal", "Sales"): Repair(0.04, 100, "conversations")}
+    seams, kept = repair_step([seam(0.02, False)], kept, rules, week=104)  # ties at baseline
+    assert seams[0].drifting and seams[0].gate == "repair" and kept
+    assert "share of conversations 2.0% against 4.0%" in seams[0].reason
+    seams, done = repair_step([seam(0.035, False)], kept, rules, week=105)
+    assert not seams[0].drifting and done == {}
+    # a seam flagged on a level that is not a share (contact) is remembered by its ties
+    contact = replace(seam(0.01, True), signal="contact")
+    assert repair_step([contact], {}, rules, week=100)[1] == {
+        ("Legal", "Sales"): Repair(0.05, 100, "ties")}
