@@ -56,7 +56,7 @@ class Checkup:
 
 def _ledger_problems(ledger: Path) -> tuple[list[tuple[Path, str]], int, int]:
     """Every damaged ledger file, read the way the ledger reads it, and how many weeks have a
-    part written before the ledger kept mail weights (schema 3) and conversations (schema 4)."""
+    part written before the ledger kept mail weights (schema 4) and conversations (schema 5)."""
     import numpy as np
 
     from agent.ledger.conversations import unpack

@@ -400,3 +400,23 @@ def test_finished_weeks_are_folded_into_one_file_and_read_the_same(tmp_path: Pat
                                                      ["p1@x.org", "p3@x.org"],
                                                      ["p1@x.org", "p4@x.org"]]
     assert ledger.compact_finished(week_of(current)) == 0  # nothing left to fold
+
+
+def test_a_damaged_conversations_array_is_named_by_the_ledger_and_by_doctor(
+        tmp_path: Path) -> None:
+    from agent.doctor import _ledger_problems
+    from agent.store import StateDamaged
+
+    ledger = open_ledger(tmp_path)
+    ledger.add([meeting("m", ("p1@x.org", "p2@x.org", "p3@x.org"))], MEMBERS, NOW)
+    ledger.commit(NOW)
+    directory = tmp_path / "ledger"
+    [path] = directory.glob("week-*.npz")
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["conversations"] = arrays["conversations"][:-1]  # a member lost: a group of two
+    np.savez(path.with_suffix(""), **arrays)
+    with pytest.raises(StateDamaged, match="its arrays do not fit together"):
+        open_ledger(tmp_path).load_week(week_of(T))
+    problems, _, _ = _ledger_problems(directory)
+    assert problems == [(path, "its arrays do not fit together")]

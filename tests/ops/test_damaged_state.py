@@ -158,6 +158,7 @@ def test_a_schema_3_ledger_runs_and_rebuild_ledger_recounts_it_once(finished: Wo
     assert json.loads((ledger / "meta.json").read_text())["schema"] == 5
     checked = _doctor(world)
     assert checked.returncode == 0 and "written before ledger schema 4" in checked.stdout
+    assert "written before ledger schema 5 have no conversations" in checked.stdout
     assert "--rebuild-ledger" in checked.stdout
     rebuilt = _doctor(world, "--rebuild-ledger")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
