@@ -105,6 +105,10 @@ class Windows:
     baseline: slice
     recent: slice
 
+    def all_in(self, weeks: np.ndarray) -> bool:
+        """Whether ``weeks`` (a flag per week) holds for every week of both windows."""
+        return bool(weeks[self.baseline].all() and weeks[self.recent].all())
+
 
 def windows_for(weeks: _Weeks, recent_weeks: int, baseline_weeks: int) -> Windows:
     """Recent weeks end with the last week; the baseline comes right before."""
@@ -258,7 +262,7 @@ class MailWeeks:
 
     def covers(self, windows: Windows) -> bool:
         """Whether every week of both windows has mail weights."""
-        return bool(self.known[windows.baseline].all() and self.known[windows.recent].all())
+        return windows.all_in(self.known)
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,7 @@ class ConversationWeeks:
         return ConversationWeeks(self.seam[order], self.touching[order], self.known[order])
 
     def covers(self, windows: Windows) -> bool:
-        return bool(self.known[windows.baseline].all() and self.known[windows.recent].all())
+        return windows.all_in(self.known)
 
     def exposure(self, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
         """Per week, the conversations either department of each pair had (the pair's once)."""
