@@ -301,19 +301,24 @@ def conversation_weeks(rows: KnownRows, code: np.ndarray, groups: Conversations,
     both = (_symmetric(code[rows.alone], None, shape) if rows.alone is not None
             else np.zeros(shape))
     touching = both.sum(axis=2)
-    # groups: which departments each has, once two of its people have one
-    owner = np.repeat(np.arange(groups.size.size), groups.size)
+    # groups: which departments each has, once two of its people have one. Groups are in week
+    # order (``read_table``), so a week's groups and their members are one slice each, and one
+    # week's matrix of groups by departments is all there is in memory at a time.
     dept = dept_of[groups.member] if groups.member.size else np.empty(0, np.int64)
-    placed = dept >= 0
-    owner, dept = owner[placed], dept[placed]
-    member_of = np.zeros((groups.size.size, n_depts), bool)
-    member_of[owner, dept] = True
-    member_of[np.bincount(owner, minlength=groups.size.size) < 2] = False
-    # groups are in week order (``read_table``), so each week's are one slice
-    bounds = np.searchsorted(groups.week, np.arange(n_weeks + 1))
+    group_at = np.searchsorted(groups.week, np.arange(n_weeks + 1))
+    entry_at = np.concatenate(([0], np.cumsum(groups.size, dtype=np.int64)))[group_at]
     for week in range(n_weeks):
-        part = member_of[bounds[week]:bounds[week + 1]].astype(np.float64)
-        together = part.T @ part
+        first, n_groups = group_at[week], group_at[week + 1] - group_at[week]
+        if n_groups == 0:
+            continue
+        entries = slice(entry_at[week], entry_at[week + 1])
+        owner = np.repeat(np.arange(n_groups), groups.size[first:first + n_groups])
+        placed = dept[entries] >= 0
+        owner, member_dept = owner[placed], dept[entries][placed]
+        member_of = np.zeros((n_groups, n_depts))
+        member_of[owner, member_dept] = 1.0
+        member_of[np.bincount(owner, minlength=n_groups) < 2] = 0.0
+        together = member_of.T @ member_of
         touching[week] += np.diagonal(together)
         both[week] += together
     both[:, np.arange(n_depts), np.arange(n_depts)] = 0  # inside a department: no seam

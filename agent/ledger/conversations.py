@@ -9,7 +9,7 @@ conversation there, not dozens of messages.
 The data-directory format and most sources give no thread id, so a
 conversation is its set of people. Most are two people (a message to one
 recipient, a one-to-one meeting), and those are a flag on the week's row for
-the pair (``WeekContacts.alone``): four in five conversations cost a byte.
+the pair (``WeekContacts.alone``): four in five conversations cost a bit on disk.
 The rest, groups of three or more, are kept as ``Groups``. On disk a week's
 conversations are one int32 array (``pack``): the row count, the flags one bit
 a row, then the groups' members, the first of each as ``~id`` to mark where a
@@ -49,12 +49,12 @@ class Groups:
     """Conversations of three people or more: ``size`` (each one's members) and ``member``
     (the members one conversation after another, each conversation's ids ascending)."""
 
-    size: np.ndarray  # int16: a counted interaction has at most ``broadcast_size`` people
+    size: np.ndarray  # int32
     member: np.ndarray  # int32
 
     @staticmethod
     def empty() -> Groups:
-        return Groups(np.empty(0, np.int16), np.empty(0, np.int32))
+        return Groups(np.empty(0, np.int32), np.empty(0, np.int32))
 
     def __len__(self) -> int:
         return int(self.size.size)
@@ -84,7 +84,7 @@ class Groups:
         if not present.any():
             return self, np.empty(0, np.int64)
         had = np.bincount(self.owner()[present], minlength=len(self)).astype(bool)
-        trimmed = Groups((self.size - had).astype(np.int16), self.member[~present])
+        trimmed = Groups((self.size - had).astype(np.int32), self.member[~present])
         pairs = trimmed.pick(np.flatnonzero(trimmed.size == 2)).member.astype(np.int64)
         return distinct(trimmed.pick(np.flatnonzero(trimmed.size >= 3))), \
             pairs[0::2] << 32 | pairs[1::2]
@@ -120,7 +120,7 @@ def unpack(packed: np.ndarray, rows: int) -> tuple[np.ndarray, Groups] | None:
         return None
     members = members.copy()
     members[starts] = ~members[starts]
-    return alone, Groups(size.astype(np.int16), members)
+    return alone, Groups(size.astype(np.int32), members)
 
 
 def entries_of(size: np.ndarray, chosen: np.ndarray) -> np.ndarray:
@@ -155,7 +155,7 @@ def groups_of(item: np.ndarray, a: np.ndarray, b: np.ndarray) -> Groups:
     code = code[starts_of_runs(code)]  # (interaction, member) once each, by interaction
     owner, person = code >> 32, (code & 0xFFFFFFFF).astype(np.int32)
     size = np.diff(np.append(np.flatnonzero(starts_of_runs(owner)), owner.size))
-    return distinct(Groups(size.astype(np.int16), person))
+    return distinct(Groups(size.astype(np.int32), person))
 
 
 def distinct(groups: Groups) -> Groups:

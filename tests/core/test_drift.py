@@ -417,7 +417,7 @@ def talks_table(seed: int, merged: bool, unknown_week: int | None = None
         known[unknown_week] = False
     talks = Conversations(np.array([tuple(k) in two for k in keys.tolist()], bool),
                           np.array([w for w, _ in groups], np.int32),
-                          np.array([len(m) for _, m in groups], np.int16),
+                          np.array([len(m) for _, m in groups], np.int32),
                           np.array([p for _, m in groups for p in m], np.int32), known)
     table = ContactTable(0, WEEKS - 1, keys[:, 0].astype(np.int32), keys[:, 1].astype(np.int32),
                          keys[:, 2].astype(np.int32), np.full(len(keys), 0.2, np.float32),
