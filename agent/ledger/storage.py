@@ -224,9 +224,9 @@ class LedgerFiles:
         finished week is cheaper read once folded (a week keeps taking segments while it is
         current, and compacts itself at ``MAX_SEGMENTS``)."""
         folded = 0
-        for week in self.weeks():
-            if week >= before_week:
-                continue
+        # only a week with a segment file can be in several (a base alone is named week-NNNNN)
+        segmented = {int(p.stem.split("-")[1]) for p in self.directory.glob("week-*-*.npz")}
+        for week in sorted(w for w in segmented if w < before_week):
             _, segments = self._parts(week)
             if len(segments) + self._base_path(week).exists() > 1:
                 self._compact(week, segments[-1][0])
