@@ -75,7 +75,9 @@ def calibration_lines(calibration: Calibration, details: bool) -> list[str]:
     if details:
         lines.append("  (whole weeks of this organisation shuffled, so its bursts stay and any "
                      "trend is gone: every flag is a false alarm; a calibrated test gives p<0.05 "
-                     "in about 5% of tests)")
+                     "in about 5% of tests. A shuffle also breaks up slow swings that last "
+                     "several weeks, such as projects, so real false alarms can come somewhat "
+                     "more often than this: docs/detection.md)")
     return lines
 
 

@@ -116,3 +116,5 @@ def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: P
                                      "--calibrate"])
     assert text.exit_code == 0, text.output
     assert "Evidence" in text.stdout and "Calibration: week-shuffle placebo, 100 runs" in text.stdout
+    # what the shuffle cannot show is said beside it
+    assert "breaks up slow swings that last several weeks" in " ".join(text.stdout.split())
