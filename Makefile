@@ -46,7 +46,7 @@ system-packages:
 			apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# One worker per core (pytest-xdist); a test module stays on one worker, so its
+# One worker per core, up to four (pytest-xdist); a test module stays on one worker, so its
 # module-scoped fixtures (the quality tests' scored organisations) are built once.
 unit: $(TEST_STAMP) system-packages
 	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadscope
