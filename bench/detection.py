@@ -3,6 +3,7 @@
     python bench/detection.py [--generator bursty|network] [--seeds scoring|tuning|FIRST-LAST]
                               [--people 1000] [--weeks 40] [--placebo 4] [--rules FILE]
                               [--ramp-weeks 8] [--settled 0 | --follow 0] [--drop 0.6]
+                              [--planting side|whole]
 
 Two generators, written apart: ``bursty`` (tests/quality/bursty.py: a seam's
 noise comes mostly from multi-week cross-department projects) and
@@ -10,7 +11,9 @@ noise comes mostly from multi-week cross-department projects) and
 threads, project series, leave). For every seed: one organisation with 4
 seams falling 60 % along an 8-week ramp and one "same people, fewer
 messages" seam, the same organisation with
-nothing planted, and a week-shuffle placebo of both. Prints recall,
+nothing planted, and a week-shuffle placebo of both (``--planting whole``:
+the falling seams' threads and meetings are dropped, not left without one
+side, a way of drifting neither generator plants by default). Prints recall,
 precision, how many planted ramps lie beyond the null organisations'
 p-values at all (what any calibration of these statistics could find),
 false flags per null organisation, the placebo's share of tests with
@@ -59,6 +62,9 @@ def main() -> None:
     when.add_argument("--follow", type=int, default=0, metavar="WEEKS",
                       help="analyse every week for WEEKS more weeks, as the daemon would")
     parser.add_argument("--drop", type=float, default=0.6, help="how far a planted seam falls")
+    parser.add_argument("--planting", default="side", choices=("side", "whole"),
+                        help="how a planted fall removes contact: one side leaves the seam's "
+                        "threads and meetings (side), or they are not held at all (whole)")
     parser.add_argument("--rules", type=Path, help="a rules file (default: the default rules)")
     parser.add_argument("--verbose", action="store_true", help="print every planted seam")
     args = parser.parse_args()
@@ -75,7 +81,8 @@ def main() -> None:
         follow = Follow(args.follow)
         for seed in seeds:
             follow_seed(follow, seed, rules, people=args.people, weeks=args.weeks,
-                        drop=args.drop, ramp_weeks=args.ramp_weeks, generator=args.generator)
+                        drop=args.drop, ramp_weeks=args.ramp_weeks, generator=args.generator,
+                        planting=args.planting)
             print(f"seed {seed}: {follow.lines()[-1]}", flush=True)
         print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, "
               f"analysed weekly for {args.follow} weeks after the snapshot, "
@@ -86,7 +93,7 @@ def main() -> None:
     for seed in seeds:
         run = score_seed(score, seed, rules, people=args.people, weeks=args.weeks,
                          placebo=args.placebo, drop=args.drop, ramp_weeks=args.ramp_weeks,
-                         settled=args.settled,
+                         settled=args.settled, planting=args.planting,
                          generator=args.generator)
         planted, results = run.planted, run.results
         flagged = sorted(" / ".join(r.departments) for r in results if r.drifting)
@@ -101,7 +108,8 @@ def main() -> None:
                 kind = "thin" if pair in planted.truth.thinning else "ramp"
                 print(f"    {kind} {' / '.join(pair)}: " + (r.reason if r else "not judged"))
     print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, {args.people} people, "
-          f"{args.weeks} weeks, {args.settled} weeks settled, {time.perf_counter() - started:.0f} s")
+          f"{args.weeks} weeks, {args.settled} weeks settled, {args.planting} planting, "
+          f"{time.perf_counter() - started:.0f} s")
     for line in score.lines():
         print("  " + line)
 

@@ -21,7 +21,8 @@ unplanted organisation is the same organisation, message for message:
 
 - ``declining`` seams whose contact falls by ``drop`` (60 %) along a linear
   ramp of ``ramp_weeks`` (8) weeks: each thread or meeting across the seam
-  loses the people of one side with the ramp's probability. The ramp ends
+  loses the people of one side with the ramp's probability (``planting="whole"``:
+  is not held at all, taking its contact with anyone else along). The ramp ends
   0-3 weeks (per seam, at random) before the last analysed week, ``settled``
   (0) weeks earlier still, and stays at its full drop after that.
 - ``thinning`` seams ("same people, fewer messages"): messages and meeting
@@ -56,6 +57,10 @@ from rules.model import Signals
 
 DOMAIN = "bursty.example"
 EXTERNAL = ("x@partner.example", "y@client.example", "z@vendor.example")
+# how a planted ramp removes contact: "side" takes one department's people out of the
+# seam's threads and meetings, which go on without them; "whole" drops those threads and
+# meetings altogether, with whatever contact they gave anyone else (bench --planting)
+PLANTINGS = ("side", "whole")
 BROADCAST = Signals().broadcast_size  # the counting rules' default: larger events give nothing
 
 # name, share of people
@@ -172,22 +177,24 @@ def default_as_of(seed: int) -> dt.date:
 
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
-             ramp_weeks: int = 8, settled: int = 0,
+             ramp_weeks: int = 8, settled: int = 0, planting: str = "side",
              as_of: dt.date | None = None) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
     base = _Generator(seed, people, weeks, as_of or default_as_of(seed)).run()
     plan = _Planting(base, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
-                     ramp_weeks, settled)
+                     ramp_weeks, settled, planting)
     return plan.apply()
 
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
-                  settled: int = 0, as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+                  settled: int = 0, planting: str = "side",
+                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
     base = _Generator(seed, people, weeks, as_of or default_as_of(seed)).run()
-    return (_Planting(base, seed, declining, thinning, drop, thin, ramp_weeks, settled).apply(),
-            _Planting(base, seed, 0, 0, drop, thin, ramp_weeks, settled).apply())
+    return (_Planting(base, seed, declining, thinning, drop, thin, ramp_weeks, settled,
+                      planting).apply(),
+            _Planting(base, seed, 0, 0, drop, thin, ramp_weeks, settled, planting).apply())
 
 
 # --------------------------------------------------------------------------- generation
@@ -492,8 +499,10 @@ def _pairs_of(item: Mail | Meeting) -> list[tuple[str, str]]:
 
 class _Planting:
     def __init__(self, base: _Base, seed: int, declining: int, thinning: int, drop: float,
-                 thin: float, ramp_weeks: int, settled: int) -> None:
-        self.base = base
+                 thin: float, ramp_weeks: int, settled: int, planting: str = "side") -> None:
+        if planting not in PLANTINGS:
+            raise ValueError(f"planting must be one of {', '.join(PLANTINGS)}, not {planting!r}")
+        self.base, self.planting = base, planting
         self.rng = np.random.default_rng([seed, 2])
         self.dept_of = {p.email: p.department for p in base.people}
         self.drop, self.thin, self.ramp_weeks = drop, thin, ramp_weeks
@@ -557,7 +566,8 @@ class _Planting:
 
     def _decline(self, pair: tuple[str, str], mails: list[Mail],
                  meetings: list[Meeting]) -> tuple[list[Mail], list[Meeting]]:
-        """Threads and meetings across the seam lose one side, with the ramp's probability.
+        """Threads and meetings across the seam lose one side (``planting="whole"``: are
+        not held at all), with the ramp's probability.
 
         One draw per thread or meeting series, so a thread that lost them stays
         without them as the ramp rises.
@@ -573,7 +583,9 @@ class _Planting:
                 return item
             if item.group not in draws:
                 draws[item.group] = float(self.rng.random())
-            return self._without(item, side) if draws[item.group] < p else item
+            if draws[item.group] >= p:
+                return item
+            return None if self.planting == "whole" else self._without(item, side)
 
         return ([m for m in map(kept, mails) if isinstance(m, Mail)],
                 [e for e in map(kept, meetings) if isinstance(e, Meeting)])

@@ -35,7 +35,7 @@ pairs with at least the median number of distinct cross-department ties:
   thread or project), every message and every meeting occurrence across the
   seam draws for itself: with the ramp's probability it loses its people on
   the far side of the seam from its sender or organiser (a mail left with no
-  recipient is not sent).
+  recipient is not sent); with ``planting="whole"`` it is not sent or held at all.
 - ``thinning`` seams lose ``thin`` of their cross-seam messages and meeting
   attendance along the same kind of ramp; then every pair of people that was
   in contact across the seam in a week gets one of that week's own messages
@@ -66,6 +66,7 @@ from tests.quality.bursty import (
     BROADCAST,
     DOMAIN,
     EXTERNAL,
+    PLANTINGS,
     BurstyOrg,
     Mail,
     Meeting,
@@ -103,21 +104,23 @@ def default_as_of(seed: int) -> dt.date:
 
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
-             ramp_weeks: int = 8, settled: int = 0,
+             ramp_weeks: int = 8, settled: int = 0, planting: str = "side",
              as_of: dt.date | None = None) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
     world = _Organisation(seed, people, weeks, as_of or default_as_of(seed)).build()
     return _Plant(world, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
-                  ramp_weeks, settled).apply()
+                  ramp_weeks, settled, planting).apply()
 
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
-                  settled: int = 0, as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+                  settled: int = 0, planting: str = "side",
+                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
     world = _Organisation(seed, people, weeks, as_of or default_as_of(seed)).build()
-    return (_Plant(world, seed, declining, thinning, drop, thin, ramp_weeks, settled).apply(),
-            _Plant(world, seed, 0, 0, drop, thin, ramp_weeks, settled).apply())
+    return (_Plant(world, seed, declining, thinning, drop, thin, ramp_weeks, settled,
+                   planting).apply(),
+            _Plant(world, seed, 0, 0, drop, thin, ramp_weeks, settled, planting).apply())
 
 
 # --------------------------------------------------------------------------- the organisation
@@ -440,8 +443,10 @@ Tie = tuple[int, str, str]  # (week, person, person)
 
 class _Plant:
     def __init__(self, world: _World, seed: int, declining: int, thinning: int, drop: float,
-                 thin: float, ramp_weeks: int, settled: int) -> None:
-        self.world = world
+                 thin: float, ramp_weeks: int, settled: int, planting: str = "side") -> None:
+        if planting not in PLANTINGS:
+            raise ValueError(f"planting must be one of {', '.join(PLANTINGS)}, not {planting!r}")
+        self.world, self.planting = world, planting
         self.rng = np.random.default_rng([seed, 0x706C74])
         self.dept_of = world.dept_name
         self.drop, self.thin, self.ramp_weeks = drop, thin, ramp_weeks
@@ -528,12 +533,14 @@ class _Plant:
                 and any(p == pair for p, _, _ in found)]
 
     def _decline(self, pair: tuple[str, str]) -> None:
-        """Each item across the seam, on its own draw, loses the far side at the ramp's level."""
+        """Each item across the seam, on its own draw, loses the far side at the ramp's level
+        (``planting="whole"``: is dropped)."""
         for k in self._crossing(pair, self.links, self.items):
             item = self.items[k]
             assert item is not None
             if self.rng.random() < self._ramp(pair, item.week, self.drop):
-                self._set(k, self._drop_side(item, self._far_side(item, pair)))
+                self._set(k, None if self.planting == "whole"
+                          else self._drop_side(item, self._far_side(item, pair)))
 
     def _thin(self, pair: tuple[str, str]) -> None:
         """Fewer messages and less attendance across the seam; every weekly tie survives.

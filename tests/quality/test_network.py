@@ -194,3 +194,35 @@ def test_settled_moves_each_ramp_back_and_keeps_the_organisation(module: ModuleT
     assert {seam: end + 3 for seam, end in earlier.truth.ramp_end.items()} == now.truth.ramp_end
     assert null.mails == module.generate(305, people=150, weeks=24, plant=False).mails
     assert earlier.mails != now.mails
+
+
+@pytest.mark.parametrize("module", [bursty_module, network_module], ids=["bursty", "network"])
+def test_whole_planting_drops_items_and_leaves_the_rest_as_it_was(module: ModuleType) -> None:
+    """``planting="whole"`` plants on the same seams of the same organisation, but a fallen
+    item is gone rather than held without one side; ``side`` does change items."""
+    side, null = module.generate_both(305, people=150, weeks=24)
+    whole, whole_null = module.generate_both(305, people=150, weeks=24, planting="whole")
+    assert (whole.truth.declining, whole.truth.thinning, whole.truth.ramp_end) == (
+        side.truth.declining, side.truth.thinning, side.truth.ramp_end)
+    assert (whole_null.mails, whole_null.meetings) == (null.mails, null.meetings)
+    before = {item.id: item for item in _items(null)}
+    dept = _department(null)
+    declining = whole.truth.declining
+
+    def changed(org: BurstyOrg) -> tuple[list[Item], set[str]]:
+        """Items that differ from the unplanted one, and the ids that are gone."""
+        after = {item.id: item for item in _items(org)}
+        edited = [item for key, item in after.items() if key in before and before[key] != item]
+        return edited, set(before) - set(after)
+
+    edited, gone = changed(whole)
+    # the thinning seam still keeps its ties by editing items; the declining ones only drop
+    assert gone and all(not _touches(item, declining, dept) for item in edited)
+    # (bursty's seam is any item with people of both departments; network's a pair across it)
+    seams = declining + whole.truth.thinning
+    assert all(any(set(seam) <= {dept.get(x) for xy in _pairs_of(before[key]) for x in xy}
+                   for seam in seams) for key in gone)
+    side_edited, _ = changed(side)
+    assert any(_touches(item, declining, dept) for item in side_edited)
+    with pytest.raises(ValueError, match="planting must be one of side, whole"):
+        module.generate(305, people=150, weeks=24, planting="sideways")
