@@ -110,10 +110,15 @@ def lapsed_table(org: pipeline.Org, lapsed: list[tuple[str, str, float]], names:
     table.add_column("Person")
     table.add_column("Baseline contact (h)")
     for a, b, weight in sorted(lapsed, key=lambda t: (-t[2], t[0], t[1]))[:limit]:
-        pa, pb = org.people[a], org.people[b]
-        table.add_row(f"{names[a]}, {pa.department}", f"{names[b]}, {pb.department}",
-                      f"{weight:.1f}")
+        table.add_row(_with_department(names[a], org.people[a]),
+                      _with_department(names[b], org.people[b]), f"{weight:.1f}")
     return table
+
+
+def _with_department(label: str, person: Person) -> str:
+    """The label and the department, once: a shared name already carries it."""
+    suffix = f"({person.department})"
+    return label if label.endswith(suffix) else f"{label}, {person.department}"
 
 
 def suggestions_table(plans: list[pipeline.Planned], mode: str, names: Mapping[str, str]) -> Table:
