@@ -11,9 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from agent.cli_common import CONTEXT, json_option, parse_date, print_json, verbosity
+from agent.cli_common import (
+    CONTEXT,
+    find_config,
+    json_option,
+    parse_date,
+    print_json,
+    verbosity,
+)
 from connectors.common.clock import system_clock
-from connectors.common.errors import BridgeworkError, RulesError
+from connectors.common.errors import BridgeworkError, ConfigError, RulesError
 from connectors.registry import FilesSettings, build_connectors
 from rules.loader import load_rules
 from rules.model import Rules
@@ -42,6 +49,21 @@ def data_departments(data: Path) -> list[str]:
     if not names and directory.problems:
         raise BridgeworkError(f"no departments read: {directory.problems[0]}")
     return names
+
+
+def configured_rules(config_path: str | Path | None) -> Path:
+    """The rules file named by the configuration that ``--config`` or the defaults find.
+
+    :raises ConfigError: no configuration is found, it is invalid, or it names no rules file.
+    """
+    from agent.config import load_config
+
+    found = find_config(config_path)
+    named = load_config(found).rules
+    if named is None:
+        raise ConfigError(f"{found} names no rules file (the built-in defaults are in force); "
+                          "give the file to check: bridgework rules check FILE")
+    return named
 
 
 def rules_for_data(path: Path | None) -> Callable[[list[str]], Rules]:
@@ -90,11 +112,18 @@ def rules() -> None:
 
 
 @rules.command(context_settings=CONTEXT)
-@click.argument("file", type=_FILE)
+@click.argument("file", type=_FILE, required=False)
 @click.option("--data", "data_path", type=_DIR, help="Data directory whose departments to check.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=True),
+              help="Without FILE: the configuration whose rules file to check (default: "
+              "$BRIDGEWORK_CONFIG, else $XDG_CONFIG_HOME/bridgework/config.yaml).")
 @json_option
-def check(file: Path, data_path: Path | None, as_json: bool) -> None:
-    """Validate FILE: exit 0 when it is good, 2 with every problem located."""
+def check(file: Path | None, data_path: Path | None, config_path: str | None,
+          as_json: bool) -> None:
+    """Validate FILE (default: the rules file the configuration names): exit 0 when it is
+    good, 2 with every problem located."""
+    if file is None:
+        file = configured_rules(config_path)
     departments = data_departments(data_dir(data_path)) if data_path is not None else None
     try:
         loaded = load_rules(file, departments=departments)

@@ -77,3 +77,27 @@ def test_every_source_gets_a_config_that_loads_in_suggest_mode(home: Home, sourc
     assert load_rules(config.rules).meetings.mode.value == "suggest"
     data = yaml.safe_load(home.config.read_text())
     assert data["store"]["path"] == str(home.state)
+
+
+def test_rules_check_without_a_file_checks_the_configured_rules(home: Home) -> None:
+    """After `init`, `rules check` alone finds the rules file the configuration names."""
+    def check(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["rules", "check", *args])
+        return result.exit_code, result.output
+
+    code, out = check()
+    assert code == 2 and "no configuration found" in out
+    _people(home.cwd / "d", "a@x.org,A,Sales,1\n")
+    assert _init("--data", "d")[0] == 0
+    rules_file = home.config.with_name("rules.yaml")
+    code, out = check()
+    assert code == 0 and f"OK: {rules_file}" in out
+    rules_file.write_text(rules_file.read_text().replace("mode: hold", "mode: holdd", 1))
+    code, out = check()
+    assert code == 2 and f"{rules_file}:" in out and "got 'holdd'" in out
+    config = yaml.safe_load(home.config.read_text())
+    del config["rules"]
+    bare = home.cwd / "bare.yaml"
+    bare.write_text(yaml.safe_dump(config))
+    code, out = check("--config", str(bare))
+    assert code == 2 and "names no rules file" in out
