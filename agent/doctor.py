@@ -221,13 +221,15 @@ def _uses_generated_key(config: Config) -> bool:
 def describe(result: Checkup, repair: bool) -> list[str]:
     lines = []
     for f in result.findings:
+        # a finding reads as a sentence about its file: "... is damaged: ...", "... is missing"
+        found = f"{f.path} {f.problem if f.problem.startswith('is ') else 'is damaged: ' + f.problem}"
         if f.repaired:
-            lines.append(f"repaired {f.path}: {f.problem} ({f.repair})")
+            lines.append(f"repaired: {found} ({f.repair})")
         elif f.repair:
-            lines.append(f"damaged {f.path}: {f.problem}; `bridgework doctor --repair` will {f.repair}"
-                         if not repair else f"not repaired {f.path}: {f.problem}")
+            lines.append(f"{found}; `bridgework doctor --repair` will {f.repair}"
+                         if not repair else f"not repaired: {found}")
         else:
-            lines.append(f"damaged {f.path}: {f.problem}; this cannot be repaired here")
+            lines.append(f"{found}; this cannot be repaired here")
     if not result.findings:
         lines.append(f"all {len(result.checked)} state files are sound")
     return lines + [f"note: {note}" for note in result.notes]

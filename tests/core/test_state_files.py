@@ -89,3 +89,22 @@ def test_a_plan_and_its_marker_land_in_one_write(tmp_path: Path,
     store.close()
     again = TinyStore(tmp_path / "s")
     assert sorted(r.id for r in again.suggestions()) == ["old", "x", "y", "z"]
+
+
+def test_doctor_says_what_is_wrong_with_each_file_once() -> None:
+    from agent.doctor import Checkup, Finding, describe
+
+    state, week = Path("/s/state.json"), Path("/s/ledger/week-2026-11-23.npz")
+    result = Checkup([Finding(state, "is damaged: it is empty", "restore state.json.last-good"),
+                      Finding(week, "its arrays do not fit together", "move the ledger aside"),
+                      Finding(Path("/s/secret.key"), "is missing, yet a ledger was written with it")])
+    assert describe(result, repair=False) == [
+        "/s/state.json is damaged: it is empty; `bridgework doctor --repair` will restore "
+        "state.json.last-good",
+        f"{week} is damaged: its arrays do not fit together; `bridgework doctor --repair` will "
+        "move the ledger aside",
+        "/s/secret.key is missing, yet a ledger was written with it; this cannot be repaired here"]
+    result.findings[0].repaired = True
+    assert describe(result, repair=True)[:2] == [
+        "repaired: /s/state.json is damaged: it is empty (restore state.json.last-good)",
+        f"not repaired: {week} is damaged: its arrays do not fit together"]
