@@ -87,6 +87,10 @@ __all__ = [
 TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES = "ties", "intensity", "people", "contact", "messages"
 CONVERSATIONS = "conversations"
 SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES, CONVERSATIONS)  # the order of SeamResult.tests
+#: What each signal is called where a reader sees it (digests); docs/detection.md defines them.
+SIGNAL_LABELS = {TIES: "ties", INTENSITY: "contact per tie", PEOPLE: "people in contact",
+                 CONTACT: "contact", MESSAGES: "messages per mail tie",
+                 CONVERSATIONS: "conversations"}
 THINNING = (INTENSITY, MESSAGES)  # "the same people, fewer messages": per tie, not in total
 #: what Benjamini-Hochberg counts: one hypothesis per group of signals (``_hypotheses``)
 HYPOTHESES: tuple[tuple[str, ...], ...] = ((TIES,), THINNING, (PEOPLE,), (CONTACT,),

@@ -14,7 +14,7 @@ from agent.digest.charts import heat, legend, sparkline
 from agent.digest.inputs import DigestInput, SourceHealth
 from agent.digest.names import when
 from agent.digest.outcomes import Fairness, Funnel, fairness, funnel
-from agent.drift import SeamResult
+from agent.drift import SIGNAL_LABELS, SeamResult
 from agent.lifecycle import OutcomeRates, outcome_rates
 
 #: The heatmap stays readable on a phone up to this many departments; more go to the lists.
@@ -42,6 +42,11 @@ class Mover:
     @property
     def name(self) -> str:
         return f"{self.seam.departments[0]} / {self.seam.departments[1]}"
+
+    @property
+    def judged_by(self) -> str:
+        """The measure the seam's change is of: the signal that decided it."""
+        return SIGNAL_LABELS.get(self.seam.signal, self.seam.signal)
 
 
 @dataclass

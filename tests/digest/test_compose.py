@@ -84,3 +84,24 @@ def test_admin_digest_reports_the_placebo_check_on_this_organisation(
     assert figure in admin.text
     assert admin.html is not None and f"{calibration.flags_per_run:.2f}</b> false flags" in admin.html
     assert "Not measured yet" not in admin.text
+
+
+def test_admin_digest_shows_real_shares_and_names_what_each_change_measures(
+        make_world: Callable[..., World]) -> None:
+    """The share column is the seam's share of both departments' contact, whichever signal
+    decided; the change beside it says which measure it is of."""
+    from agent.digest.render import share
+    from agent.drift import SIGNAL_LABELS
+
+    world = make_world(rules(min_group_size=5), make_org(per_dept=8))
+    report = world.engine.run_once()
+    admin = next(m for m in world.sender.sent if m.key.startswith("admin/"))
+    lines = [line for line in admin.text.splitlines() if line.startswith("- ") and " -> " in line]
+    assert lines
+    for seam in report.analysis.seams:
+        name = " / ".join(seam.departments)
+        [line] = [line for line in lines if line.startswith(f"- {name}: ")]
+        assert (f"{share(seam.volume_baseline_share)} -> {share(seam.volume_recent_share)} "
+                f"({SIGNAL_LABELS[seam.signal]} ") in line
+        assert f"{share(seam.volume_baseline_share)} → {share(seam.volume_recent_share)}" in (
+            admin.html or "")
