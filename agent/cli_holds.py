@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,14 +112,21 @@ def list_holds(config_path: Path, state: str | None, person: str | None, week: s
         return
     console = terminal()
     table = Table(title=f"{len(views)} hold(s)", title_justify="left")
-    for name in ("id", "state", "week", "people", "seam", "reason", "time"):
+    for name in ("id", "state", "week", "people", "seam", "reason", "time (UTC)"):
         table.add_column(name)
     for v in views:
         r = v.record
         table.add_row(r.id[:10], r.status.value, iso_week(r.week), ", ".join(v.emails),
-                      " / ".join(sorted(set(r.departments))), v.label, (r.start or "")[:16])
+                      " / ".join(sorted(set(r.departments))), v.label, _utc(r.start))
     console.print(table)
     print_rates(console, rates)
+
+
+def _utc(start: str | None) -> str:
+    """A hold's start as the status report writes it; "-" for a suggestion without a slot."""
+    if not start:
+        return "-"
+    return f"{dt.datetime.fromisoformat(start).astimezone(dt.UTC):%a %d %b %Y %H:%M}"
 
 
 @holds.command()

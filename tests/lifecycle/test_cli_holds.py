@@ -73,6 +73,8 @@ def test_list_filters_and_rates(setup: tuple[Path, Path]) -> None:
     assert {r["group"] for r in rates["by_reason"]} <= {"drifting seam", "lapsed tie", "peer"}
     table = holds(cfg, "list")
     assert table.exit_code == 0 and "by seam" in table.output and "renewed ties" in table.output
+    first = dt.datetime.fromisoformat(rows[0]["start"]).astimezone(dt.UTC)  # type: ignore[index]
+    assert "time (UTC)" in table.output and f"{first:%a %d %b %Y %H:%M}" in table.output
     assert holds(cfg, "list", "--week", "2026-53").exit_code == 2
 
 
