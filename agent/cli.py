@@ -145,6 +145,10 @@ def run(config_path: Path, once: bool, dry_run: bool, log_format: str, as_json: 
 
     Without --once it runs as a daemon on the schedule in the configuration's
     `daemon:` section (/healthz and /metrics on daemon.health_port).
+
+    A rules file that does not load is reported with every problem located, and
+    the last good rules stay in force: the daemon goes on with them, and --once
+    runs its cycle with them, then exits 2.
     """
     from agent.store import lock_store
 
@@ -173,6 +177,13 @@ def run(config_path: Path, once: bool, dry_run: bool, log_format: str, as_json: 
         problems = _problems(engine)
         record(engine.store, "cycle", cycle_summary(report, problems), engine.clock())
     _print_cycle(report, as_json, problems)
+    if report.rules_errors:
+        # the cycle ran, on the last good rules; a one-off run (cron, a person) still has to
+        # hear that the file it was given was refused
+        count = len(report.rules_errors)
+        raise BridgeworkError(f"the rules file has {count} problem{'s' if count != 1 else ''} "
+                              "(above), so this cycle ran on the last good rules; fix it "
+                              "(`bridgework rules check` lists them) and run again")
 
 
 def _problems(engine: Any) -> int:

@@ -75,6 +75,19 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert bad_config.exit_code == 2 and "bad.yaml:4:3" in bad_config.output
 
 
+def test_run_once_on_a_refused_rules_file_runs_on_the_last_good_and_exits_2(tmp_path: Path) -> None:
+    directory = data(tmp_path)
+    cfg = config(tmp_path, directory)
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", "--once", "--config", str(cfg)]).exit_code == 0
+    (tmp_path / "rules.yaml").write_text("meetings:\n  mode: invite\n  duration: forever\n")
+    refused = runner.invoke(main, ["run", "--once", "--config", str(cfg)])
+    assert refused.exit_code == 2, refused.output
+    assert "rules error (last good rules kept):" in refused.output and "rules.yaml:3:" in refused.output
+    assert "this cycle ran on the last good rules" in refused.output
+    assert "sync: " in refused.output and "Traceback" not in refused.output  # the cycle did run
+
+
 def _holds(directory: Path) -> list[str]:
     ics = directory / "outbox" / "holds.ics"
     return [line for line in ics.read_text().splitlines() if line.startswith("UID:")] if ics.exists() else []
