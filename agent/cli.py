@@ -148,7 +148,7 @@ def run(config_path: Path, once: bool, dry_run: bool, log_format: str, as_json: 
 
     A rules file that does not load is reported with every problem located, and
     the last good rules stay in force: the daemon goes on with them, and --once
-    runs its cycle with them, then exits 2.
+    runs its cycle with them (--dry-run too), then exits 2.
     """
     from agent.store import lock_store
 
@@ -156,7 +156,8 @@ def run(config_path: Path, once: bool, dry_run: bool, log_format: str, as_json: 
     if dry_run:
         from agent.cli_digest import dry_run_cycle
 
-        dry_run_cycle(config, once, lambda report: _print_cycle(report, as_json))
+        _refuse_broken_rules(dry_run_cycle(config, once,
+                                           lambda report: _print_cycle(report, as_json)))
         return
     if not once:
         if as_json:
@@ -177,9 +178,13 @@ def run(config_path: Path, once: bool, dry_run: bool, log_format: str, as_json: 
         problems = _problems(engine)
         record(engine.store, "cycle", cycle_summary(report, problems), engine.clock())
     _print_cycle(report, as_json, problems)
+    _refuse_broken_rules(report)
+
+
+def _refuse_broken_rules(report: CycleReport) -> None:
+    """Exit 2 after a cycle that ran on the last good rules because the file was refused: a
+    one-off run (cron, a person) has to hear of it, where the daemon just goes on."""
     if report.rules_errors:
-        # the cycle ran, on the last good rules; a one-off run (cron, a person) still has to
-        # hear that the file it was given was refused
         count = len(report.rules_errors)
         raise BridgeworkError(f"the rules file has {count} problem{'s' if count != 1 else ''} "
                               "(above), so this cycle ran on the last good rules; fix it "

@@ -143,7 +143,7 @@ def _moment(engine: Engine, week: str) -> dt.datetime:
     return moment
 
 
-def dry_run_cycle(config: Config, once: bool, show: Callable[[CycleReport], None]) -> None:
+def dry_run_cycle(config: Config, once: bool, show: Callable[[CycleReport], None]) -> CycleReport:
     """``run --once --dry-run``: the whole cycle against the real sources, nothing written."""
     from agent.readonly import open_read_only_engine
 
@@ -157,3 +157,4 @@ def dry_run_cycle(config: Config, once: bool, show: Callable[[CycleReport], None
     click.echo(f"dry run: nothing was written or sent; {len(report.place.placed)} hold(s) would be "
                f"placed and {len(would)} digest(s) sent"
                + (f" (to {', '.join(would[:5])}{', ...' if len(would) > 5 else ''})" if would else ""))
+    return report

@@ -86,6 +86,9 @@ def test_run_once_on_a_refused_rules_file_runs_on_the_last_good_and_exits_2(tmp_
     assert "rules error (last good rules kept):" in refused.output and "rules.yaml:3:" in refused.output
     assert "this cycle ran on the last good rules" in refused.output
     assert "sync: " in refused.output and "Traceback" not in refused.output  # the cycle did run
+    dry = runner.invoke(main, ["run", "--once", "--dry-run", "--config", str(cfg)])
+    assert dry.exit_code == 2 and "this cycle ran on the last good rules" in dry.output
+    assert "dry run: nothing was written or sent" in dry.output
 
 
 def _holds(directory: Path) -> list[str]:
