@@ -183,7 +183,8 @@ def explain_lines(view: HoldView, org: Org, rules: Rules) -> list[str]:
         lines += [f"  {line}" for line in why_slot(view, org, rules)]
     lines.append("what happened:")
     for t in r.transitions:
-        who = f" by {', '.join(org.by_pseudonym.get(p, GONE) for p in t.by)}" if t.by else ""
+        # who caused it, beside the cause ("by" would misread after "left out by the rules")
+        who = f" ({', '.join(org.by_pseudonym.get(p, GONE) for p in t.by)})" if t.by else ""
         slot = f" (now {t.start} to {t.end})" if t.start and t.stage is not Stage.PLANNED else ""
         lines.append(f"  {t.at[:16]}  {t.stage.value:<9} {CAUSE_TEXT[t.cause]}{who}{slot}")
     lines.append("on a calendar now: " + ("no" if removed_from_calendars(r) else "yes"))

@@ -93,6 +93,17 @@ def test_explain_tells_why_and_every_transition(setup: tuple[Path, Path]) -> Non
     assert missing.exit_code == 2 and "no hold has the id" in missing.output
 
 
+def test_explain_names_who_caused_a_transition(setup: tuple[Path, Path]) -> None:
+    cfg, _ = setup
+    row = listed(cfg)["holds"][0]  # type: ignore[index]
+    person = row["people"][0]
+    runner = CliRunner()
+    assert runner.invoke(main, ["opt-out", person, "--config", str(cfg)]).exit_code == 0
+    assert runner.invoke(main, ["run", "--once", "--config", str(cfg)]).exit_code == 0
+    text = holds(cfg, "explain", row["id"]).output
+    assert f"someone in it opted out or is left out by the rules ({person})" in text
+
+
 def test_release_one_then_all_leaves_no_marked_event(setup: tuple[Path, Path], tmp_path: Path) -> None:
     cfg, directory = setup
     rows = listed(cfg)["holds"]
