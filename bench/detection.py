@@ -3,7 +3,7 @@
     python bench/detection.py [--generator bursty|network] [--seeds scoring|tuning|FIRST-LAST]
                               [--people 1000] [--weeks 40] [--placebo 4] [--rules FILE]
                               [--ramp-weeks 8] [--settled 0 | --follow 0] [--drop 0.6]
-                              [--planting side|whole]
+                              [--planting side|whole] [--departments N]
 
 Two generators, written apart: ``bursty`` (tests/quality/bursty.py: a seam's
 noise comes mostly from multi-week cross-department projects) and
@@ -13,7 +13,8 @@ seams falling 60 % along an 8-week ramp and one "same people, fewer
 messages" seam, the same organisation with
 nothing planted, and a week-shuffle placebo of both (``--planting whole``:
 the falling seams' threads and meetings are dropped, not left without one
-side, a way of drifting neither generator plants by default). Prints recall,
+side, a way of drifting neither generator plants by default; ``--departments``:
+the same number of people in more or fewer departments). Prints recall,
 precision, how many planted ramps lie beyond the null organisations'
 p-values at all (what any calibration of these statistics could find),
 false flags per null organisation, the placebo's share of tests with
@@ -65,6 +66,9 @@ def main() -> None:
     parser.add_argument("--planting", default="side", choices=("side", "whole"),
                         help="how a planted fall removes contact: one side leaves the seam's "
                         "threads and meetings (side), or they are not held at all (whole)")
+    parser.add_argument("--departments", type=int,
+                        help="how many departments (default: the generator's own, bursty 10, "
+                        "network 9); fewer keeps its largest, more adds departments of 4 %%")
     parser.add_argument("--rules", type=Path, help="a rules file (default: the default rules)")
     parser.add_argument("--verbose", action="store_true", help="print every planted seam")
     args = parser.parse_args()
@@ -82,7 +86,7 @@ def main() -> None:
         for seed in seeds:
             follow_seed(follow, seed, rules, people=args.people, weeks=args.weeks,
                         drop=args.drop, ramp_weeks=args.ramp_weeks, generator=args.generator,
-                        planting=args.planting)
+                        planting=args.planting, departments=args.departments)
             print(f"seed {seed}: {follow.lines()[-1]}", flush=True)
         print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, "
               f"analysed weekly for {args.follow} weeks after the snapshot, "
@@ -94,7 +98,7 @@ def main() -> None:
         run = score_seed(score, seed, rules, people=args.people, weeks=args.weeks,
                          placebo=args.placebo, drop=args.drop, ramp_weeks=args.ramp_weeks,
                          settled=args.settled, planting=args.planting,
-                         generator=args.generator)
+                         departments=args.departments, generator=args.generator)
         planted, results = run.planted, run.results
         flagged = sorted(" / ".join(r.departments) for r in results if r.drifting)
         generating, counting, detecting = run.seconds
@@ -109,6 +113,7 @@ def main() -> None:
                 print(f"    {kind} {' / '.join(pair)}: " + (r.reason if r else "not judged"))
     print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, {args.people} people, "
           f"{args.weeks} weeks, {args.settled} weeks settled, {args.planting} planting, "
+          f"{args.departments or 'default'} departments, "
           f"{time.perf_counter() - started:.0f} s")
     for line in score.lines():
         print("  " + line)

@@ -69,6 +69,29 @@ DEPARTMENTS: tuple[tuple[str, float], ...] = (
     ("Marketing", 0.09), ("Operations", 0.08), ("Finance", 0.07), ("Data", 0.06),
     ("People", 0.05), ("Legal", 0.03),
 )
+# what a generator adds when asked for more departments than its own list (bench
+# --departments): each about as large as the smaller departments of the lists
+EXTRA_DEPARTMENTS = ("Design", "Security", "Facilities", "Partners", "Procurement", "Quality",
+                     "Training", "Logistics", "Compliance", "Strategy")
+EXTRA_SHARE = 0.04
+
+
+def department_list(own: tuple[tuple[str, float], ...],
+                    count: int | None) -> tuple[tuple[str, float], ...]:
+    """``own`` (name, share of people, largest first) cut to its ``count`` largest or
+    extended from EXTRA_DEPARTMENTS, the shares scaled to sum to one; ``own`` itself when
+    ``count`` is None, so the default organisation stays the same one."""
+    if count is None:
+        return own
+    most = len(own) + len(EXTRA_DEPARTMENTS)
+    if not 2 <= count <= most:
+        raise ValueError(f"departments must be between 2 and {most}, not {count}")
+    extra = [(name, EXTRA_SHARE) for name in EXTRA_DEPARTMENTS[:max(0, count - len(own))]]
+    chosen = [*own[:count], *extra]
+    total = sum(share for _, share in chosen)
+    return tuple((name, share / total) for name, share in chosen)
+
+
 PARETO_ALPHA = 1.25  # thread length tail: smaller is heavier
 THREAD_CAP = 400
 INTERNAL_SHARE = 0.72  # of a person's contacts, in their own department
@@ -178,9 +201,9 @@ def default_as_of(seed: int) -> dt.date:
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
              ramp_weeks: int = 8, settled: int = 0, planting: str = "side",
-             as_of: dt.date | None = None) -> BurstyOrg:
+             departments: int | None = None, as_of: dt.date | None = None) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
-    base = _Generator(seed, people, weeks, as_of or default_as_of(seed)).run()
+    base = _Generator(seed, people, weeks, as_of or default_as_of(seed), departments).run()
     plan = _Planting(base, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
                      ramp_weeks, settled, planting)
     return plan.apply()
@@ -188,10 +211,10 @@ def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = Tr
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
-                  settled: int = 0, planting: str = "side",
+                  settled: int = 0, planting: str = "side", departments: int | None = None,
                   as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
-    base = _Generator(seed, people, weeks, as_of or default_as_of(seed)).run()
+    base = _Generator(seed, people, weeks, as_of or default_as_of(seed), departments).run()
     return (_Planting(base, seed, declining, thinning, drop, thin, ramp_weeks, settled,
                       planting).apply(),
             _Planting(base, seed, 0, 0, drop, thin, ramp_weeks, settled, planting).apply())
@@ -213,7 +236,9 @@ class _Base:
 
 
 class _Generator:
-    def __init__(self, seed: int, n: int, weeks: int, as_of: dt.date) -> None:
+    def __init__(self, seed: int, n: int, weeks: int, as_of: dt.date,
+                 departments: int | None = None) -> None:
+        self.layout = department_list(DEPARTMENTS, departments)
         self.rng = np.random.default_rng([seed, 1])
         self.n, self.weeks, self.as_of = n, weeks, as_of
         self.first_day = as_of - dt.timedelta(weeks=weeks)
@@ -237,10 +262,10 @@ class _Generator:
 
     def _people(self) -> None:
         rng, n = self.rng, self.n
-        shares = np.array([s for _, s in DEPARTMENTS])
+        shares = np.array([s for _, s in self.layout])
         sizes = np.maximum(5, np.round(shares / shares.sum() * n)).astype(int)
         sizes[0] += n - sizes.sum()
-        self.names = [name for name, _ in DEPARTMENTS]
+        self.names = [name for name, _ in self.layout]
         self.dept = np.repeat(np.arange(len(sizes)), sizes)
         self.email = [f"p{i:05d}@{DOMAIN}" for i in range(n)]
         self.members = [np.flatnonzero(self.dept == d) for d in range(len(sizes))]

@@ -72,6 +72,7 @@ from tests.quality.bursty import (
     Meeting,
     Truth,
     _pairs_of,
+    department_list,
 )
 
 # name, share of people: unequal on purpose, so seams differ in size by an order of magnitude
@@ -105,19 +106,19 @@ def default_as_of(seed: int) -> dt.date:
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
              ramp_weeks: int = 8, settled: int = 0, planting: str = "side",
-             as_of: dt.date | None = None) -> BurstyOrg:
+             departments: int | None = None, as_of: dt.date | None = None) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
-    world = _Organisation(seed, people, weeks, as_of or default_as_of(seed)).build()
+    world = _Organisation(seed, people, weeks, as_of or default_as_of(seed), departments).build()
     return _Plant(world, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
                   ramp_weeks, settled, planting).apply()
 
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
-                  settled: int = 0, planting: str = "side",
+                  settled: int = 0, planting: str = "side", departments: int | None = None,
                   as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
-    world = _Organisation(seed, people, weeks, as_of or default_as_of(seed)).build()
+    world = _Organisation(seed, people, weeks, as_of or default_as_of(seed), departments).build()
     return (_Plant(world, seed, declining, thinning, drop, thin, ramp_weeks, settled,
                    planting).apply(),
             _Plant(world, seed, 0, 0, drop, thin, ramp_weeks, settled, planting).apply())
@@ -138,7 +139,9 @@ class _World:
 
 
 class _Organisation:
-    def __init__(self, seed: int, n: int, weeks: int, as_of: dt.date) -> None:
+    def __init__(self, seed: int, n: int, weeks: int, as_of: dt.date,
+                 departments: int | None = None) -> None:
+        self.layout = department_list(DEPARTMENTS, departments)
         self.rng = np.random.default_rng([seed, 0x6E6574])
         self.n, self.weeks, self.as_of = n, weeks, as_of
         first = dt.datetime.combine(as_of - dt.timedelta(weeks=weeks), dt.time(), tzinfo=dt.UTC)
@@ -177,10 +180,10 @@ class _Organisation:
     # --- people, teams and who knows whom ---------------------------------------------------
     def _staff(self) -> None:
         rng, n = self.rng, self.n
-        shares = np.array([s for _, s in DEPARTMENTS])
+        shares = np.array([s for _, s in self.layout])
         sizes = np.maximum(4, np.floor(shares * n)).astype(int)
         sizes[0] += n - sizes.sum()
-        self.names = [name for name, _ in DEPARTMENTS]
+        self.names = [name for name, _ in self.layout]
         self.dept = np.repeat(np.arange(len(sizes)), sizes)
         self.members = [np.flatnonzero(self.dept == d) for d in range(len(sizes))]
         self.email = [f"n{i:04d}@{DOMAIN}" for i in range(n)]

@@ -226,3 +226,21 @@ def test_whole_planting_drops_items_and_leaves_the_rest_as_it_was(module: Module
     assert any(_touches(item, declining, dept) for item in side_edited)
     with pytest.raises(ValueError, match="planting must be one of side, whole"):
         module.generate(305, people=150, weeks=24, planting="sideways")
+
+
+@pytest.mark.parametrize("module", [bursty_module, network_module], ids=["bursty", "network"])
+def test_departments_keeps_the_largest_or_adds_more(module: ModuleType) -> None:
+    """``departments`` reshapes the same number of people: fewer keeps the largest
+    departments of the generator's own list, more adds some of 4 % each."""
+    own = [name for name, _ in module.DEPARTMENTS]
+    fewer = module.generate(305, people=150, weeks=12, departments=5)
+    assert sorted({p.department for p in fewer.people}) == sorted(own[:5])
+    more = module.generate(305, people=300, weeks=12, departments=len(own) + 3)
+    sizes = Counter(p.department for p in more.people)
+    assert set(sizes) == {*own, "Design", "Security", "Facilities"}
+    assert len(fewer.people) == 150 and sum(sizes.values()) == 300
+    assert all(sizes[extra] >= 5 for extra in ("Design", "Security", "Facilities"))
+    assert module.generate(305, people=150, weeks=12, departments=None).truth == \
+        module.generate(305, people=150, weeks=12).truth
+    with pytest.raises(ValueError, match="departments must be between 2 and"):
+        module.generate(305, people=150, weeks=12, departments=1)
