@@ -81,9 +81,11 @@ def calibration_lines(calibration: Calibration, details: bool) -> list[str]:
     return lines
 
 
-def display_names(people: Iterable[Person]) -> dict[str, str]:
+def display_names(people: Iterable[Person], department: bool = False) -> dict[str, str]:
     """How each person is shown: the name; with the department where the name is shared; with
-    the e-mail too where name and department are (two James Smiths in Legal)."""
+    the e-mail too where name and department are (two James Smiths in Legal). With
+    ``department`` everyone's department is shown, once: "Ann Lee, Sales", and a shared
+    name keeps its "(Legal)"."""
     everyone = list(people)
     by_name = Counter(_name(p).casefold() for p in everyone)
     by_name_dept = Counter((_name(p).casefold(), p.department) for p in everyone)
@@ -91,11 +93,11 @@ def display_names(people: Iterable[Person]) -> dict[str, str]:
     for p in everyone:
         name = _name(p)
         if by_name[name.casefold()] <= 1:
-            out[p.email] = name
+            out[p.email] = f"{name}, {p.department}" if department else name
         elif by_name_dept[(name.casefold(), p.department)] <= 1:
             out[p.email] = f"{name} ({p.department})"
         else:
-            out[p.email] = f"{name} <{p.email}>"
+            out[p.email] = f"{name} <{p.email}>" + (f", {p.department}" if department else "")
     return out
 
 
@@ -103,22 +105,16 @@ def _name(person: Person) -> str:
     return person.name.strip() or person.email
 
 
-def lapsed_table(org: pipeline.Org, lapsed: list[tuple[str, str, float]], names: Mapping[str, str],
+def lapsed_table(lapsed: list[tuple[str, str, float]], names: Mapping[str, str],
                  limit: int = 10) -> Table:
+    """The lapsed ties, heaviest first; ``names`` should carry each person's department."""
     table = Table(title=f"Lapsed ties: {len(lapsed)} (met regularly before, not lately)")
     table.add_column("Person")
     table.add_column("Person")
     table.add_column("Baseline contact (h)")
     for a, b, weight in sorted(lapsed, key=lambda t: (-t[2], t[0], t[1]))[:limit]:
-        table.add_row(_with_department(names[a], org.people[a]),
-                      _with_department(names[b], org.people[b]), f"{weight:.1f}")
+        table.add_row(names[a], names[b], f"{weight:.1f}")
     return table
-
-
-def _with_department(label: str, person: Person) -> str:
-    """The label and the department, once: a shared name already carries it."""
-    suffix = f"({person.department})"
-    return label if label.endswith(suffix) else f"{label}, {person.department}"
 
 
 def suggestions_table(plans: list[pipeline.Planned], mode: str, names: Mapping[str, str]) -> Table:
@@ -163,5 +159,5 @@ def print_analysis(console: Console, result: DryRun, *, calibration_details: boo
         for line in calibration_lines(analysis.calibration, calibration_details):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
     names = display_names(org.people.values())
-    console.print(lapsed_table(org, analysis.lapsed, names))
+    console.print(lapsed_table(analysis.lapsed, display_names(org.people.values(), True)))
     console.print(suggestions_table(result.plans, rules.meetings.mode.value, names))
