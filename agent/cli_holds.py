@@ -44,6 +44,7 @@ def _open(config: Config) -> _Opened:
     """The store, the directory (to name people again) and the rules in force, read only."""
     from agent.config import secret_key
     from agent.engine import RulesSource
+    from agent.levels import as_ruled
     from agent.pipeline import load_org
     from agent.pseudonym import Pseudonymiser
     from agent.store import TinyStore
@@ -55,7 +56,7 @@ def _open(config: Config) -> _Opened:
                    Pseudonymiser(secret_key(config.secret, config.store.path)))
     rules = RulesSource(config.rules, config.store.path / "rules.last-good.json").current(
         org.departments)
-    return _Opened(store, org, rules)
+    return _Opened(store, as_ruled(org, rules), rules)
 
 
 def _load(config_path: Path) -> Config:
@@ -175,7 +176,7 @@ def release(hold_id: str | None, everything: bool, config_path: Path, dry_run: b
         engine = open_engine(config)
         if engine.connectors.calendar is None:
             raise BridgeworkError("the configured source has no calendar: no hold can be on one")
-        org, rules = engine.org(), engine.rules_source.current()
+        org, rules = engine.org_and_rules()
         records = engine.store.suggestions()
         if not everything:
             found = find(records, hold_id or "")

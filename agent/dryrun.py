@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import pipeline
+from agent.grouping import grouped_people
 from agent.ledger import LedgerFiles, week_of, week_start
 from agent.levels import resolve_levels
 from agent.lifecycle import Stage
@@ -169,7 +170,8 @@ def dry_run(
             raise BridgeworkError(f"{data / 'people.csv'} lists nobody")
         if not isinstance(rules, Rules):
             rules = rules(sorted({p.department for p in people}))
-        people, unmapped = resolve_levels(people, rules.participants.levels)
+        people, unmapped = resolve_levels(grouped_people(people, rules.departments),
+                                          rules.participants.levels)
         org = pipeline.load_org(people, pseudonymiser)
         progress(f"{len(org.people)} people in {len(org.departments)} departments")
         # Interactions after as_of must wait like future meetings do.

@@ -18,7 +18,7 @@ from agent import audit, pipeline, privacy
 from agent.config import Config, secret_key
 from agent.eligibility import active_pauses
 from agent.ledger import LedgerFiles, week_of
-from agent.levels import with_levels
+from agent.levels import as_ruled
 from agent.pseudonym import Pseudonymiser
 from agent.repair import keep_repairing
 from agent.store import OptOutInbox, StateDamaged, Store, TinyStore
@@ -157,14 +157,20 @@ class Engine:
                  if dt.datetime.fromisoformat(when) + span <= now}
         self.store.remove_pauses(ended)
 
+    def org_and_rules(self) -> tuple[pipeline.Org, Rules]:
+        """The directory as the rules in force see it (departments grouped, levels
+        numbered), with those rules; their department names are checked against it."""
+        org = self.org()
+        rules = self.rules_source.current(org.departments)
+        return as_ruled(org, rules), rules
+
     def _context(self) -> tuple[pipeline.Org, Rules]:
         if self.inbox is not None:
             self.inbox.drain(self.store)
         privacy.apply(self)  # forget requests first: the rest of the job runs without them
-        org = self.org()
-        rules = self.rules_source.current(org.departments)
+        org, rules = self.org_and_rules()
         self.ledger.signals = rules.signals
-        return with_levels(org, rules), rules
+        return org, rules
 
     def _sync(self, org: pipeline.Org, rules: Rules, now: dt.datetime,
               progress: Callable[[str], None]) -> pipeline.SyncReport:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from agent.grouping import with_groups
 from agent.pipeline.org import Org
 from connectors.base import Person
 from rules.model import Rules
@@ -85,3 +86,8 @@ def with_levels(org: Org, rules: Rules) -> Org:
     if not any(p.level_label for p in org.people.values()):
         return org
     return Org({p.email: p for p in people}, org.pseudonym, org.by_pseudonym)
+
+
+def as_ruled(org: Org, rules: Rules) -> Org:
+    """The organisation as the rules see it: departments grouped, named levels numbered."""
+    return with_levels(with_groups(org, rules.departments), rules)

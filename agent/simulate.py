@@ -271,7 +271,7 @@ class _World:
         self._asked: dict[tuple[frozenset[str], int], set[str]] = defaultdict(set)
         self._kept_in_touch: set[str] = set()
         self._theirs: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
-        self.org = self.engine.org()  # the directory does not change during the run
+        self.org, _ = self.engine.org_and_rules()  # the directory does not change during the run
         #: The seams the first cycle found drifting: the ones the run follows.
         self.first_drifting: list[tuple[str, str]] | None = None
         self.flagged: dict[str, list[str]] = {}  # ISO week -> seams drifting on its Monday

@@ -35,6 +35,12 @@ _FORMS = {
 
 #: One example per section, in YAML; tests load each of them, so they stay valid.
 EXAMPLES: dict[str, str] = {
+    "departments": """\
+departments:
+  groups:                 # analyse and pair these teams as one department each
+    Engineering: [Backend, Frontend, Platform]
+    Go-to-market: [Sales, Marketing]
+""",
     "seams": """\
 seams:
   drop: 0.25              # flag a pair when its share falls by a quarter
@@ -165,6 +171,8 @@ def type_name(annotation: Any, metadata: typing.Iterable[Any] = ()) -> str:
         return type_name(args[0], args[1:])
     if origin is list:
         return f"list of {type_name(args[0])}"
+    if origin is dict:
+        return f"mapping of {type_name(args[0])} to {type_name(args[1])}"
     if origin is typing.Literal:
         return "one of " + ", ".join(map(str, args))
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):

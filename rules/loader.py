@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.common.errors import RulesError
-from rules.model import Rules
+from rules.model import Rules, group_clashes
 from rules.yamlsource import Located, Problem, YamlProblems, load_file, load_text
 from rules.yamlsource import validation_problems as _validation_problems
 
@@ -130,18 +130,63 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return out
 
 
+def _groups_in(data: Any) -> dict[str, list[str]]:
+    """The ``departments.groups`` of raw rules data, as far as it is well formed."""
+    section = data.get("departments") if isinstance(data, Mapping) else None
+    groups = section.get("groups") if isinstance(section, Mapping) else None
+    if not isinstance(groups, Mapping):
+        return {}
+    # a group with a member that is not a name is left to the model's type error
+    return {name: members for name, members in groups.items() if isinstance(name, str)
+            and isinstance(members, list) and all(isinstance(m, str) for m in members)}
+
+
+def _group_problems(groups: Mapping[str, list[str]], located: Located,
+                    known: set[str]) -> list[Problem]:
+    """Group members the directory does not know, and groups named like a department
+    that stays on its own (the rules could not tell the two apart)."""
+    problems: list[Problem] = []
+    listed = {member for members in groups.values() for member in members}
+    for group, members in groups.items():
+        for index, member in enumerate(members):
+            if member not in known:
+                path: tuple[str | int, ...] = ("departments", "groups", group, index)
+                problems.append(located.problem(
+                    path, f"{_dotted(path)}: unknown department '{member}'"
+                    f"{_did_you_mean(member, known)}"))
+        if group in known and group not in listed:
+            path = ("departments", "groups", group)
+            problems.append(located.problem(
+                path, f"{_dotted(path)}: '{group}' is also a department of the directory that "
+                "no group takes in; list it in this group, or name the group otherwise",
+                key=True))
+    return problems
+
+
 def department_problems(
     data: Any, located: Located, departments: Collection[str]
 ) -> list[Problem]:
-    """Department names in the rules that the directory does not know."""
+    """Department names in the rules that the directory does not know.
+
+    Under ``departments.groups`` the names are the directory's; everywhere else
+    they are the names the groups leave: a group, or a department in none.
+    """
     known = set(departments)
-    problems: list[Problem] = []
+    groups = _groups_in(data)
+    problems = _group_problems(groups, located, known)
+    grouped = {member: group for group, members in groups.items() for member in members}
+    names = {grouped.get(d, d) for d in known} | set(groups)
 
     def check(path: tuple[str | int, ...], name: str) -> None:
-        if name not in known:
-            hint = _did_you_mean(name, known)
-            problems.append(located.problem(path, f"{_dotted(path)}: unknown department "
-                                                  f"'{name}'{hint}"))
+        if name in names:
+            return
+        if name in grouped:
+            message = (f"{_dotted(path)}: department '{name}' is part of the group "
+                       f"'{grouped[name]}' (departments.groups); name the group")
+        else:
+            message = (f"{_dotted(path)}: unknown department '{name}'"
+                       f"{_did_you_mean(name, names)}")
+        problems.append(located.problem(path, message))
 
     for pattern in DEPARTMENT_PATHS:
         for path, value in _walk_paths(data, pattern):
@@ -179,6 +224,19 @@ def _duplicate_pair_problems(data: Any, located: Located) -> list[Problem]:
     return problems
 
 
+def _group_clash_problems(data: Any, located: Located) -> list[Problem]:
+    """Each department two groups claim, located at the second claim (the model reports the
+    first clash only, at the section)."""
+    problems = []
+    for clash in group_clashes(_groups_in(data)):
+        path: tuple[str | int, ...] = ("departments", "groups", clash.group)
+        if clash.member is not None:
+            path = (*path, clash.member)
+        problems.append(located.problem(path, f"{_dotted(path)}: {clash.message}",
+                                        key=clash.member is None))
+    return problems
+
+
 def _rules_error(file: str, problems: list[Problem]) -> RulesError:
     lines = [str(p) for p in sorted(set(problems))]
     count = f"{len(lines)} problem{'s' if len(lines) != 1 else ''}"
@@ -195,6 +253,8 @@ def _validate(located: Located, departments: Collection[str] | None) -> Rules:
         raise _rules_error(located.file, problems)
     merged = _resolve_extends(located, problems)
     problems += _duplicate_pair_problems(located.data, located)
+    clashes = _group_clash_problems(located.data, located)
+    problems += clashes
     if departments is not None:
         problems += department_problems(located.data, located, departments)
     rules: Rules | None = None
@@ -205,6 +265,8 @@ def _validate(located: Located, departments: Collection[str] | None) -> Rules:
         if any("already listed" in p.message for p in problems):
             # the located duplicate message above says it better than the model's
             found = [p for p in found if "is listed twice" not in p.message]
+        if clashes:  # located above, each at its own line
+            found = [p for p in found if not p.message.startswith("departments.groups:")]
         problems += found
     if problems or rules is None:
         raise _rules_error(located.file, problems)

@@ -261,6 +261,77 @@ def _pair_label(a: str, b: str) -> str:
     return f"seams.pairs {a} / {b}"
 
 
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a name is empty")
+    return value
+
+
+GroupName = Annotated[str, AfterValidator(_name)]
+
+
+def _some_member(members: list[str]) -> list[str]:
+    if not members:
+        raise ValueError("the group lists no department")
+    return members
+
+
+Members = Annotated[list[GroupName], AfterValidator(_some_member)]
+
+
+class GroupClash(NamedTuple):
+    """A department two groups claim, or a group named like another group's department."""
+
+    group: str
+    member: int | None  # the place in the group's list; None when the group's name clashes
+    message: str
+
+
+def group_clashes(groups: dict[str, list[str]]) -> list[GroupClash]:
+    """Every way ``departments.groups`` fails to give each department one group."""
+    out: list[GroupClash] = []
+    owner: dict[str, str] = {}
+    for group, members in groups.items():
+        for index, member in enumerate(members):
+            if member in owner:
+                where = "twice" if owner[member] == group else f"in {owner[member]!r} too"
+                out.append(GroupClash(group, index, f"department {member!r} is listed {where}; "
+                                      "a department belongs to one group"))
+            else:
+                owner[member] = group
+    for group in groups:
+        if owner.get(group, group) != group:
+            out.append(GroupClash(group, None, f"{group!r} is a group and also a department of "
+                                  f"the group {owner[group]!r}"))
+    return out
+
+
+class Departments(Strict):
+    """Departments the directory names, merged into the groups the rules analyse and pair."""
+
+    groups: dict[GroupName, Members] = Field(
+        default_factory=dict,
+        description="group name to the directory's departments it takes in, like "
+        "{Engineering: [Backend, Frontend]}. A grouped department is that group everywhere: "
+        "seams, pairing, digests and the department names of these rules. A department listed "
+        "in no group stays itself",
+    )
+
+    @field_validator("groups")
+    @classmethod
+    def _one_group_each(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+        for problem in group_clashes(groups):
+            raise ValueError(problem.message)
+        return groups
+
+    def group_of(self, department: str) -> str:
+        """The name a directory department goes by under these rules."""
+        for group, members in self.groups.items():
+            if department in members:
+                return group
+        return department
+
+
 class Seams(Strict):
     """Which department pairs are watched, and when one counts as drifting."""
 
@@ -671,6 +742,7 @@ class Rules(Strict):
     """The whole rules file."""
 
     extends: str | None = Field(None, description="a shipped preset to build on")
+    departments: Departments = Field(default_factory=Departments)
     seams: Seams = Field(default_factory=Seams)
     signals: Signals = Field(default_factory=Signals)
     participants: Participants = Field(default_factory=Participants)
