@@ -26,6 +26,7 @@ from both ends, once for each person.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -179,8 +180,14 @@ def carried_contact(c: Carriers, baseline: slice, d1: np.ndarray,
             share = np.where(elsewhere > 1e-9, towards / np.where(elsewhere > 1e-9, elsewhere, 1.0),
                              0.0)
         seen[:, c.pairs] = c.seen[order]
-        # each link's week elsewhere, at the link's baseline share
-        predicted = np.add.reduceat(c.away * share.astype(np.float32), c.starts, axis=1)
+        # each link's week elsewhere, at the link's baseline share, summed over the links of
+        # each department pair: a product per pair reads ``away`` once, where scaling it
+        # whole and summing the runs would read it three times
+        weights = share.astype(np.float32)
+        ends = np.r_[c.starts, weights.size]
+        predicted = np.empty((n_weeks, c.starts.size))
+        for k, (start, stop) in enumerate(pairwise(ends.tolist())):
+            predicted[:, k] = c.away[:, start:stop] @ weights[start:stop]
         expected[:, c.pairs] = predicted[order]
     seen3, expected3 = seen.reshape(n_weeks, n, n), expected.reshape(n_weeks, n, n)
     observed = seen3[:, d1, d2] + seen3[:, d2, d1]

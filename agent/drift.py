@@ -72,9 +72,9 @@ from typing import Protocol
 
 import numpy as np
 
-from agent.arrays import contained_in, unique_sorted
+from agent.arrays import contained_in, starts_of_runs, unique_sorted
 from agent.carriers import Carriers, KnownRows, carried_contact, carriers, people_reaching
-from agent.exposure import ExposureTest, benjamini_hochberg, exposure_test
+from agent.exposure import ExposureTest, benjamini_hochberg, either_window, exposure_test
 from agent.ledger import ContactTable, Conversations
 from rules.model import Seams, Signals
 
@@ -138,8 +138,11 @@ class SignalTest:
     persistence: float  # how much more the recent weeks' sum varies than independent weeks' would
     df: int
     t: float
-    p: float
+    p: float  # the whole and the late window's joint p, when the late one was tested
     q: float
+    whole_p: float | None = None  # each window's own p (None: only the whole was tested)
+    late_p: float | None = None
+    late_weeks: int = 0
 
     @property
     def reached(self) -> float:
@@ -157,6 +160,9 @@ class SignalTest:
             "persistence": round(self.persistence, 2),
             "df": self.df, "t": round(self.t, 2) if math.isfinite(self.t) else None,
             "p": round(self.p, 4), "q": round(self.q, 4),
+            "windows": None if self.whole_p is None or self.late_p is None else {
+                "whole": round(self.whole_p, 4),
+                "late": {"weeks": self.late_weeks, "p": round(self.late_p, 4)}},
         }
 
 
@@ -491,6 +497,13 @@ def _hypotheses(tests: tuple[tuple[str, ExposureTest], ...]) -> tuple[np.ndarray
     return np.stack(family), member
 
 
+def late_weeks(recent_weeks: int) -> int:
+    """The shorter window each signal is also tested on: the last two thirds of the recent
+    weeks (4 of 6), or none for a window too short to have one."""
+    late = round(recent_weeks * 2 / 3)
+    return late if 0 < late < recent_weeks else 0
+
+
 def latest_weeks(recent_weeks: int) -> int:
     """The last half of a recent window, whose own fall counts against the drop too."""
     return max(1, recent_weeks // 2)
@@ -536,10 +549,8 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
                 too_thin: dict[tuple[str, str], float] | None) -> list[_Judged]:
     d1, d2 = np.array(group.d1), np.array(group.d2)
     w = windows_for(weeks, group.recent, group.baseline)
-    volume, ties, capped, people = (m[:, d1, d2] for m in
-                                    (weeks.volume, weeks.ties, weeks.capped, weeks.people))
+    volume, ties = weeks.volume[:, d1, d2], weeks.ties[:, d1, d2]
     volume_exposure = _exposure(weeks.volume, d1, d2)
-    ties_exposure = _exposure(weeks.ties, d1, d2)
     baseline_volume = volume[w.baseline].sum(axis=0)
     minimum = np.array([seams.min_volume_for(departments[i], departments[j])
                         for i, j in zip(group.d1, group.d2, strict=True)])
@@ -551,33 +562,20 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
     if keep.size == 0:
         return []
     latest = latest_weeks(group.recent)
-    tie_test = exposure_test(ties[:, keep], ties_exposure[:, keep], w.baseline, w.recent,
-                             latest=latest)
-    intensity_test = exposure_test(capped[:, keep], ties[:, keep], w.baseline, w.recent,
-                                   latest=latest)
-    bound = None if weeks.headcount is None else (weeks.headcount[d1] + weeks.headcount[d2])[keep]
-    people_test = exposure_test(people[:, keep], _exposure(weeks.people, d1, d2)[:, keep],
-                                w.baseline, w.recent, bound, latest)
-    tests: tuple[tuple[str, ExposureTest], ...] = (
-        (TIES, tie_test), (INTENSITY, intensity_test), (PEOPLE, people_test))
-    if weeks.carriers is not None:
-        observed, expected = carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])
-        tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent,
-                                          latest=latest)),)
+    tests = _signal_tests(weeks, d1, d2, keep, w, latest)
+    late = late_weeks(group.recent)
+    if late:
+        w_late = windows_for(weeks, late, group.baseline)
+        late_tests = dict(_signal_tests(weeks, d1, d2, keep, w_late, 0))
+        tests = tuple((name, either_window(test, late_tests[name], late))
+                      if name in late_tests else (name, test) for name, test in tests)
     mail_change = np.full(keep.size, np.nan)
     if weeks.mail is not None and weeks.mail.covers(w):
-        mail_capped, mail_ties = weeks.mail.capped[:, d1, d2], weeks.mail.ties[:, d1, d2]
-        tests += ((MESSAGES, exposure_test(mail_capped[:, keep], mail_ties[:, keep],
-                                           w.baseline, w.recent, latest=latest)),)
+        mail_capped = weeks.mail.capped[:, d1, d2]
         mail_exposure = _exposure(weeks.mail.ties, d1, d2)
         before, after = (_pooled_share(mail_capped[part][:, keep], mail_exposure[part][:, keep])
                          for part in (w.baseline, w.recent))
         mail_change = np.where(before > 0, after / np.where(before > 0, before, 1.0) - 1, np.nan)
-    if weeks.conversations is not None and weeks.conversations.covers(w):
-        talks = weeks.conversations
-        tests += ((CONVERSATIONS, exposure_test(talks.seam[:, d1, d2][:, keep],
-                                                talks.exposure(d1, d2)[:, keep],
-                                                w.baseline, w.recent, latest=latest)),)
     # the volume is reported beside the signals, not tested: its shares are plain sums
     volume_shares = [_pooled_share(volume[part][:, keep], volume_exposure[part][:, keep])
                      for part in (w.baseline, w.recent)]
@@ -591,6 +589,36 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
                 float(mail_change[column]))
         for column, k in enumerate(keep)
     ]
+
+
+def _signal_tests(weeks: SeamWeeks, d1: np.ndarray, d2: np.ndarray, keep: np.ndarray,
+                  w: Windows, latest: int) -> tuple[tuple[str, ExposureTest], ...]:
+    """Every signal's test of the judged seams ``keep`` (columns of ``d1``, ``d2``) on
+    windows ``w``, in the order of SIGNALS; a signal whose weeks are not all known is left
+    out."""
+    ties, capped, people = (m[:, d1, d2][:, keep] for m in (weeks.ties, weeks.capped, weeks.people))
+    tie_test = exposure_test(ties, _exposure(weeks.ties, d1, d2)[:, keep], w.baseline, w.recent,
+                             latest=latest)
+    intensity_test = exposure_test(capped, ties, w.baseline, w.recent, latest=latest)
+    bound = None if weeks.headcount is None else (weeks.headcount[d1] + weeks.headcount[d2])[keep]
+    people_test = exposure_test(people, _exposure(weeks.people, d1, d2)[:, keep],
+                                w.baseline, w.recent, bound, latest)
+    tests: tuple[tuple[str, ExposureTest], ...] = (
+        (TIES, tie_test), (INTENSITY, intensity_test), (PEOPLE, people_test))
+    if weeks.carriers is not None:
+        observed, expected = carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])
+        tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent,
+                                          latest=latest)),)
+    if weeks.mail is not None and weeks.mail.covers(w):
+        mail_capped = weeks.mail.capped[:, d1, d2][:, keep]
+        tests += ((MESSAGES, exposure_test(mail_capped, weeks.mail.ties[:, d1, d2][:, keep],
+                                           w.baseline, w.recent, latest=latest)),)
+    if weeks.conversations is not None and weeks.conversations.covers(w):
+        talks = weeks.conversations
+        tests += ((CONVERSATIONS, exposure_test(talks.seam[:, d1, d2][:, keep],
+                                                talks.exposure(d1, d2)[:, keep],
+                                                w.baseline, w.recent, latest=latest)),)
+    return tests
 
 
 def _pooled_share(counts: np.ndarray, exposure: np.ndarray) -> np.ndarray:
@@ -613,7 +641,11 @@ def _signal(name: str, test: ExposureTest, column: int, q: float) -> SignalTest:
     return SignalTest(name, float(test.baseline_rate[column]), float(test.recent_rate[column]),
                       change, latest, test.latest_weeks, float(test.observed[column]),
                       float(test.expected[column]), float(test.dispersion[column]),
-                      test.persistence, int(test.df[column]), float(test.t[column]), float(test.p[column]), q)
+                      test.persistence, int(test.df[column]), float(test.t[column]),
+                      float(test.p[column]), q,
+                      None if test.whole_p is None else float(test.whole_p[column]),
+                      None if test.late_p is None else float(test.late_p[column]),
+                      test.late_weeks)
 
 
 def _judge(j: _Judged, q: tuple[float, ...], departments: Sequence[str], seams: Seams) -> SeamResult:
@@ -708,14 +740,21 @@ class LapsedTie:
 
 def lapsed_ties(table: ContactTable, dept_of: np.ndarray, w: Windows, signals: Signals) -> list[LapsedTie]:
     """Cross-department ties that were real in the baseline and silent recently."""
-    cross = (dept_of[table.a] != dept_of[table.b]) & (dept_of[table.a] >= 0) & (dept_of[table.b] >= 0)
+    da, db = dept_of.take(table.a), dept_of.take(table.b)
+    cross = (da != db) & (da >= 0) & (db >= 0)
     in_base = (table.week >= w.baseline.start) & (table.week < w.baseline.stop) & cross
     in_recent = (table.week >= w.recent.start) & (table.week < w.recent.stop) & cross
     key = table.a.astype(np.int64) << 32 | table.b.astype(np.int64)
-    base_keys, base_inverse = np.unique(key[in_base], return_inverse=True)
-    base_weight = np.bincount(base_inverse, weights=table.weight[in_base])
-    base_weeks = np.bincount(base_inverse)  # one row per pair-week in the table
-    alive = contained_in(base_keys, unique_sorted(key[in_recent]))
+    # a week's rows are in pair order, so a merge sort joins the weeks' runs in a pass
+    base = key[in_base]
+    order = np.argsort(base, kind="stable")
+    ordered = base[order]
+    first = np.flatnonzero(starts_of_runs(ordered))
+    base_keys = ordered[first]
+    base_weight = (np.add.reduceat(table.weight[in_base][order].astype(np.float64), first)
+                   if first.size else np.zeros(0))
+    base_weeks = np.diff(np.r_[first, ordered.size])  # one row per pair-week in the table
+    alive = contained_in(base_keys, unique_sorted(key[in_recent], runs=True))
     real = (base_weight >= signals.lapsed_min_weight) & (base_weeks >= signals.lapsed_min_weeks)
     chosen = np.flatnonzero(real & ~alive)
     return [

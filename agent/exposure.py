@@ -48,7 +48,7 @@ All functions work on many series at once: arrays are ``[week, series]``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -70,6 +70,10 @@ class ExposureTest:
     # the change over the last ``latest_weeks`` of the recent window alone (None: not measured)
     latest: np.ndarray | None = None
     latest_weeks: int = 0
+    # set by ``either_window``: ``p`` is then the two windows' joint p, these are their own
+    whole_p: np.ndarray | None = None
+    late_p: np.ndarray | None = None
+    late_weeks: int = 0
 
     @cached_property  # read once per seam and signal: computed once per test
     def change(self) -> np.ndarray:
@@ -130,14 +134,51 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
     t = np.where(usable, t, 0.0)
     p = np.ones_like(t, dtype=float)
     if usable.any():
-        from scipy import stats  # a slow import, needed only here
+        from scipy import special  # a slow import, needed only here
 
-        p[usable] = stats.t.cdf(t[usable], df[usable])
+        # Student's t distribution function; the ufunc, without scipy.stats' checks per call
+        p[usable] = special.stdtr(df[usable], t[usable])
     measured = 0 < latest < span
     return ExposureTest(rate, recent_rate, observed.astype(float), expected, dispersion,
                         df.astype(int), t, p, inflate_recent,
                         _latest_change(y_r, e_r, rate, latest) if measured else None,
                         latest if measured else 0)
+
+
+def either_window(whole: ExposureTest, late: ExposureTest, late_weeks: int) -> ExposureTest:
+    """The whole recent window's test, its p now the chance that *either* window shows a
+    fall this large: ``late`` tests the last ``late_weeks`` of the recent weeks against the
+    baseline weeks right before them.
+
+    A ramp still under way has fallen furthest in its last weeks, which the whole window
+    averages with the earlier ones; a project that ended early in the window, or a quiet
+    spell in its first weeks, falls in the whole window only. Each test alone is
+    calibrated; the smaller p is corrected (Šidák) for the effective number of tests the two
+    make, after Nyholt, from the correlation of their statistics across the series tested
+    together: two tests that always agree count one and a half, independent ones two (his
+    estimate with the eigenvalues' variance over the number of tests, the more cautious
+    reading). Fewer than four usable series count as two.
+
+    On the tuning seeds (6 and 4 weeks) this found 83 of bursty's 100 ramps where the whole
+    window alone finds 80, with 8 false flags on the planted organisations where there were
+    9 and none on those with nothing planted where there were 2, and 13 of 25 thinning seams;
+    network found 101 of 120 where it finds 102, with 3 false flags where there were 5.
+    Simes' combination instead (valid for any positive dependence, but blind to how closely
+    the two agree) found 80 and 101 with 5 and 3, but its placebo's share of p < 0.05 fell
+    below 0.03. Windows of 6 and 5, 6 and 3, 6 and 8, or 6, 4 and 3 weeks moved each figure
+    by one to three either way; 6 and 4 is the pair.
+    """
+    usable = np.isfinite(whole.t) & np.isfinite(late.t) & (whole.p < 1) & (late.p < 1)
+    tests = 2.0
+    if usable.sum() >= 4 and np.ptp(whole.t[usable]) > 0 and np.ptp(late.t[usable]) > 0:
+        r = float(np.corrcoef(whole.t[usable], late.t[usable])[0, 1])
+        # Nyholt: 1 + (M - 1)(1 - var(eigenvalues) / M); two tests' eigenvalues are 1 ± r,
+        # whose variance over M is r²
+        tests = 1 + (1 - r * r / 2)
+    smaller = np.minimum(whole.p, late.p)
+    joint = -np.expm1(tests * np.log1p(-np.minimum(smaller, 1 - 1e-16)))
+    return replace(whole, p=np.where(smaller >= 1, 1.0, joint), whole_p=whole.p, late_p=late.p,
+                   late_weeks=late_weeks)
 
 
 def _latest_change(y_r: np.ndarray, e_r: np.ndarray, rate: np.ndarray, weeks: int) -> np.ndarray:
@@ -196,8 +237,9 @@ def moderated(dispersion: np.ndarray, df: np.ndarray,
         fitted, fitted_df = np.full(centred.size, centred.mean()), 1
     else:
         x = np.log(level[usable])
-        slope, intercept = np.polyfit(x, centred, 1) if np.ptp(x) > 0 else (0.0, centred.mean())
-        fitted, fitted_df = intercept + slope * x, 2
+        dx = x - x.mean()
+        slope = float(dx @ centred / (dx @ dx)) if np.ptp(x) > 0 else 0.0
+        fitted, fitted_df = centred.mean() + slope * dx, 2  # the least-squares line
     spread = (float(((centred - fitted) ** 2).sum()) / (centred.size - fitted_df)
               - float(np.mean(special.zeta(2, own / 2))))  # zeta(2, x) is the trigamma
     most = float(own.sum())
@@ -272,11 +314,16 @@ def persistence(residuals: np.ndarray, most_lag: int) -> np.ndarray:
     estimate by about -1/weeks; that much is added back.
     """
     n = residuals.shape[0]
-    power = float((residuals * residuals).sum())
-    if most_lag < 1 or n < 3 or power <= 0:
+    if most_lag < 1 or n < 3:
         return np.zeros(0)
-    lags = range(1, min(most_lag, n - 2) + 1)
-    return np.array([float((residuals[:-k] * residuals[k:]).sum()) / power + 1 / n for k in lags])
+    # every pair of weeks' product summed over the series, then totalled by the weeks' distance
+    products = residuals @ residuals.T
+    power = float(np.trace(products))
+    if power <= 0:
+        return np.zeros(0)
+    first, second = np.triu_indices(n, 1)
+    by_lag = np.bincount(second - first, weights=products[first, second], minlength=n)
+    return by_lag[1:min(most_lag, n - 2) + 1] / power + 1 / n
 
 
 def _inflation(lags: np.ndarray, weeks: int) -> float:

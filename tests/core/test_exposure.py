@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.exposure import benjamini_hochberg, exposure_test, moderated, persistence
+from agent.exposure import benjamini_hochberg, either_window, exposure_test, moderated, persistence
 
 BASELINE, RECENT = slice(0, 26), slice(26, 32)
 
@@ -126,3 +126,47 @@ def test_the_latest_weeks_fall_is_measured_beside_the_window_not_tested() -> Non
     whole = exposure_test(counts, exposure, BASELINE, RECENT)
     assert whole.latest is None and np.array_equal(whole.reached, whole.change)
     assert np.array_equal(slid.p, whole.p)  # the p-value is the whole window's
+
+
+LATE_BASELINE, LATE = slice(2, 28), slice(28, 32)  # the last 4 weeks, after their own 26
+
+
+def test_a_fall_in_the_last_weeks_is_found_more_surely_with_the_late_window() -> None:
+    counts, exposure = series(20, columns=400)
+    # a fall two weeks into the window: the whole window sees two thirds of it, the late all
+    counts[RECENT] = np.round(counts[RECENT] * np.array([1, 1, 0.4, 0.4, 0.4, 0.4])[:, None])
+    whole = exposure_test(counts, exposure, BASELINE, RECENT)
+    late = exposure_test(counts, exposure, LATE_BASELINE, LATE)
+    joint = either_window(whole, late, 4)
+    assert joint.late_weeks == 4 and joint.whole_p is whole.p and joint.late_p is late.p
+    assert float(np.median(late.p)) < float(np.median(whole.p)) / 2
+    assert float((joint.p < 0.05).mean()) > float((whole.p < 0.05).mean()) + 0.15  # 0.78, 0.54
+
+
+def test_the_joint_p_is_never_bolder_than_the_smaller_p_nor_more_timid_than_bonferroni() -> None:
+    counts, exposure = series(21, columns=200, drop=0.2)
+    whole = exposure_test(counts, exposure, BASELINE, RECENT)
+    late = exposure_test(counts, exposure, LATE_BASELINE, LATE)
+    joint = either_window(whole, late, 4)
+    smaller = np.minimum(whole.p, late.p)
+    assert np.all(joint.p >= smaller - 1e-12)
+    assert np.all(joint.p <= np.minimum(2 * smaller, 1.0) + 1e-12)
+
+
+def test_tests_that_always_agree_count_one_and_a_half_and_too_few_series_count_two() -> None:
+    counts, exposure = series(22, columns=50)
+    whole = exposure_test(counts, exposure, BASELINE, RECENT)
+    same = either_window(whole, whole, 4)  # correlation 1: Nyholt's count is 2 - 1/2
+    assert np.allclose(same.p, 1 - (1 - whole.p) ** 1.5)
+    few = exposure_test(counts[:, :3], exposure[:, :3], BASELINE, RECENT)
+    assert np.allclose(either_window(few, few, 4).p, 1 - (1 - few.p) ** 2)
+
+
+def test_the_two_windows_stay_calibrated_together() -> None:
+    small = []
+    for seed in range(30, 35):
+        counts, exposure = series(seed)
+        whole = exposure_test(counts, exposure, BASELINE, RECENT)
+        late = exposure_test(counts, exposure, LATE_BASELINE, LATE)
+        small.append(float((either_window(whole, late, 4).p < 0.05).mean()))
+    assert 0.02 <= float(np.mean(small)) <= 0.07

@@ -112,6 +112,11 @@ def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: P
         assert pair["tests"]["ties"]["p"] == pytest.approx(same.tests[0].p, abs=1e-3)
         assert pair["tests"]["ties"]["latest"] == {"weeks": 3,
                                                    "change": round(same.tests[0].latest, 3)}
+        windows = pair["tests"]["ties"]["windows"]  # the joint p's two parts, each its own
+        assert windows["late"]["weeks"] == 4
+        assert windows["whole"] == pytest.approx(same.tests[0].whole_p, abs=1e-3)
+        smaller = min(windows["whole"], windows["late"]["p"])
+        assert smaller - 1e-3 <= pair["tests"]["ties"]["p"] <= min(1.0, 2 * smaller) + 1e-3
     text = CliRunner().invoke(main, ["analyze", "--data", str(tmp_path / "org"), "--as-of", as_of,
                                      "--calibrate"])
     assert text.exit_code == 0, text.output
