@@ -40,8 +40,8 @@ def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
     change over the window's last weeks, which the drop reads too), how bursty the baseline was,
     p and q, and which gate decided."""
     table = Table(title="Evidence: recent weeks against what the baseline predicts")
-    for column in ("Departments", "Volume share", "Test", "Expected", "Seen", "Disp.", "p", "q",
-                   "Gate"):
+    for column in ("Departments", "Volume share", "Test", "Expected", "Seen", "Disp.", "p",
+                   "whole · late", "q", "Gate"):
         table.add_column(column, no_wrap=column != "Departments")
     for s in seams[:limit]:
         for k, test in enumerate(s.tests):
@@ -54,6 +54,8 @@ def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
                 f"{test.observed:.0f}",
                 f"{test.dispersion:.1f}",
                 f"{test.p:.3f}",
+                "" if test.whole_p is None or test.late_p is None
+                else f"{test.whole_p:.3f} · {test.late_p:.3f}",
                 f"{test.q:.3f}",
                 s.gate if k == 0 else "",
             )
@@ -64,8 +66,16 @@ def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
                    (MESSAGES, "messages per mail tie", 4, "mail weights"),
                    (CONVERSATIONS, "conversations", 5, "conversations"))
                if seams and signal not in tested]
+    notes = []
+    late = {t.late_weeks for s in seams for t in s.tests if t.late_weeks}
+    if late:
+        last = f"{late.pop()} weeks'" if len(late) == 1 else "two thirds'"
+        notes.append(f"p joins two tests, the whole recent window's and its last {last}, "
+                     "corrected for testing twice")
     if missing:
-        table.caption = "; ".join(missing) + " (`bridgework doctor`)"
+        notes.append("; ".join(missing) + " (`bridgework doctor`)")
+    if notes:
+        table.caption = "; ".join(notes)
     return table
 
 

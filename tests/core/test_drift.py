@@ -458,3 +458,20 @@ def test_the_week_shuffle_moves_conversations_with_their_weeks() -> None:
     assert weeks.conversations is not None and shuffled.conversations is not None
     assert np.array_equal(shuffled.conversations.seam[order], weeks.conversations.seam)
     assert np.array_equal(shuffled.ties[order], weeks.ties)
+
+
+def test_the_evidence_shows_each_windows_p_beside_the_joint_one() -> None:
+    from rich.console import Console
+
+    from agent.report import evidence_table
+
+    table, dept_of = meeting_and_mail_table(1, thinned=False, unknown_week=None)
+    seams = detect_seams(table, dept_of, DEPTS, SEAMS)
+    console = Console(width=240, record=True)
+    console.print(evidence_table(seams))
+    text = " ".join(console.export_text().split())
+    assert "whole · late" in text
+    assert "its last 4 weeks', corrected for testing twice" in text
+    test = seams[0].tests[0]
+    assert test.whole_p is not None and test.late_p is not None
+    assert f"{test.whole_p:.3f} · {test.late_p:.3f}" in text
