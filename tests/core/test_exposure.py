@@ -158,6 +158,11 @@ def test_tests_that_always_agree_count_one_and_a_half_and_too_few_series_count_t
     whole = exposure_test(counts, exposure, BASELINE, RECENT)
     same = either_window(whole, whole, 4)  # correlation 1: Nyholt's count is 2 - 1/2
     assert np.allclose(same.p, 1 - (1 - whole.p) ** 1.5)
+    late = exposure_test(counts, exposure, LATE_BASELINE, LATE)
+    r = float(np.corrcoef(whole.t, late.t)[0, 1])
+    assert 0.3 < r < 0.95  # the windows share weeks: between one test and two
+    smaller = np.minimum(whole.p, late.p)
+    assert np.allclose(either_window(whole, late, 4).p, 1 - (1 - smaller) ** (2 - r * r / 2))
     few = exposure_test(counts[:, :3], exposure[:, :3], BASELINE, RECENT)
     assert np.allclose(either_window(few, few, 4).p, 1 - (1 - few.p) ** 2)
 
