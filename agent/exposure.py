@@ -167,11 +167,10 @@ def either_window(whole: ExposureTest, late: ExposureTest, late_weeks: int) -> E
     3.1 % and 3.3 % of tests, as each window's test alone does (3.5 % and 3.7 %). Nyholt's
     own reading (variance over M - 1: agreeing tests count once) found 85 and 108 ramps but
     with 12 and 7 false flags, and its placebo rose to 4.0 % and 4.2 %: more than either
-    test alone, so it corrects too little for testing twice, as Li and Ji found of his
-    estimate. Simes' combination (valid for any positive dependence, but blind to how
-    closely the two agree) found 80 and 101 with 5 and 3, its placebo below 3 %. Windows of
-    6 and 5, 6 and 3, 6 and 8, or 6, 4 and 3 weeks moved each figure by one to three either
-    way; 6 and 4 is the pair.
+    test alone, so here it corrects too little for testing twice. Simes' combination (valid
+    for any positive dependence, but blind to how closely the two agree) found 80 and 101
+    with 5 and 3, its placebo below 3 %. Windows of 6 and 5, 6 and 3, 6 and 8, or 6, 4 and
+    3 weeks moved each figure by one to three either way; 6 and 4 is the pair.
     """
     usable = np.isfinite(whole.t) & np.isfinite(late.t) & (whole.p < 1) & (late.p < 1)
     tests = 2.0
