@@ -43,7 +43,7 @@ from agent.store import MemoryStore, SuggestionRecord
 from connectors.base import Connectors, Hold, HoldMode, Interaction, InteractionKind, Person
 from connectors.common.errors import BridgeworkError
 from connectors.memory import MemoryCalendar, MemoryDirectory, MemoryMail
-from rules.model import Rules
+from rules.model import Rules, Seams
 
 #: A fixed Monday for the demo, so the same seed gives the same run on any day.
 DEMO_AS_OF = dt.date(2026, 3, 2)
@@ -403,7 +403,7 @@ def _ties_by_week(ledger: LedgerFiles, org: Org, first: int, last: int) -> tuple
     table = read_table(ledger, first, last)
     dept_of, _ = index_people(ledger, org)
     departments = org.departments
-    return seam_weeks(table, dept_of, len(departments), 1.0).ties, departments
+    return seam_weeks(table, dept_of, len(departments), Seams()).ties, departments  # ties: no setting
 
 
 def _share(ties: np.ndarray, weeks: slice, a: int, b: int) -> float:

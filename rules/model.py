@@ -352,6 +352,11 @@ class Seams(Strict):
         "contact-per-tie, contact and messages-per-mail-tie signals in a week (meeting-hour "
         "equivalents; a message is `signals.mail_weight`)"
     )
+    strong_tie: float = Field(
+        0.15, gt=0, description="contact above which a pair of people's week counts towards "
+        "the seam's ties-with-more-than-a-message signal (meeting-hour equivalents; the "
+        "default is one and a half one-to-one messages at the default `signals.mail_weight`)"
+    )
     pairs: list[SeamRule] = Field(default_factory=list, description="named pairs with own limits")
     ignore_pairs: list[DepartmentPair] = Field(
         default_factory=list, description="department pairs never flagged"

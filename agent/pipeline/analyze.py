@@ -72,7 +72,7 @@ def analyze(ledger: LedgerFiles, org: Org, rules: Rules, as_of: dt.date) -> Anal
     departments = org.departments
     dept_of, email_of = index_people(ledger, org)
     too_thin: dict[tuple[str, str], float] = {}
-    weeks = seam_weeks(table, dept_of, len(departments), seams_rules.intensity_cap)
+    weeks = seam_weeks(table, dept_of, len(departments), seams_rules)
     seams = detect(weeks, departments, seams_rules, too_thin)
     calibration = calibrate(weeks, departments, seams_rules) if seams else None
     windows = windows_for(table, seams_rules.recent_weeks, seams_rules.baseline_weeks)

@@ -51,14 +51,14 @@ def _summed(rows: list[tuple[int, int, int, float]]) -> tuple[np.ndarray, ...]:
 
 def contact_test(table: ContactTable, dept_of: np.ndarray,
                  pair: tuple[str, str]) -> dict[str, SignalTest]:
-    weeks = seam_weeks(table, dept_of, len(DEPTS), cap=1.0)
+    weeks = seam_weeks(table, dept_of, len(DEPTS), Seams())
     results = {frozenset(r.departments): r for r in detect(weeks, DEPTS, Seams(min_volume=1))}
     return {t.signal: t for t in results[frozenset(pair)].tests}
 
 
 def test_observed_is_the_seams_capped_contact_from_both_ends() -> None:
     table, dept_of = org(1)
-    weeks = seam_weeks(table, dept_of, len(DEPTS), cap=0.25)
+    weeks = seam_weeks(table, dept_of, len(DEPTS), Seams(intensity_cap=0.25))
     observed, _ = carried_contact(carriers(table, dept_of, len(DEPTS), 0.25), BASELINE,
                                   np.array([0, 1]), np.array([1, 2]))
     assert np.allclose(observed[:, 0], 2 * weeks.capped[:, 0, 1])

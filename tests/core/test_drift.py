@@ -10,6 +10,7 @@ import pytest
 
 from agent.drift import (
     SeamResult,
+    SeamWeeks,
     benjamini_hochberg,
     detect,
     detect_seams,
@@ -164,7 +165,7 @@ def test_people_count_each_person_once_per_department_reached() -> None:
     week, a, b = (np.array(c, np.int32) for c in zip(*rows, strict=True))
     table = ContactTable(0, 1, week, a, b, np.ones(len(rows), np.float32))
     dept_of = np.array([0, 0, 1, 1, 2])
-    weeks = seam_weeks(table, dept_of, 3, cap=1.0)
+    weeks = seam_weeks(table, dept_of, 3, Seams())
     assert weeks.ties[0, 0, 1] == 3 and weeks.people[0, 0, 1] == 4  # A0, A1, B2, B3
     assert weeks.people[0, 0, 2] == 2 and weeks.people[0, 1, 2] == 0  # A0, C4
     assert weeks.people[1, 0, 1] == weeks.people[1, 1, 0] == 2
@@ -196,7 +197,7 @@ def test_the_placebo_path_reads_what_detect_decides(shuffle: bool) -> None:
     planted = {frozenset(("A", "B")): 0.8, frozenset(("C", "E")): 0.75}
     for seed in range(4):
         table, dept_of = bursty_table(seed, planted, shuffle=shuffle)
-        weeks = seam_weeks(table, dept_of, len(DEPTS), SEAMS.intensity_cap)
+        weeks = seam_weeks(table, dept_of, len(DEPTS), SEAMS)
         full = detect(weeks, DEPTS, SEAMS)
         drifting, p_values = drifting_only(weeks, DEPTS, SEAMS)
         assert [r for r in full if r.drifting] == sorted(drifting, key=lambda r: -r.score)
@@ -207,7 +208,8 @@ def test_the_placebo_path_reads_what_detect_decides(shuffle: bool) -> None:
 def lighter_ties_table(seed: int, recent: str) -> tuple[ContactTable, np.ndarray]:
     """Random contact between 20 people a department; 40 fixed A / B pairs with five messages a
     week. ``recent`` "lighter": as many new A / B pairs with one message each join them over the
-    recent weeks; "thinned": the same pairs with a message or two each."""
+    recent weeks; "thinned": the same pairs with a message or two each; "one": the same
+    pairs, most with a single message; anything else: no change."""
     per, rng = 20, np.random.default_rng(seed)
     fixed = [(a, per + b) for a in range(per) for b in range(per)][::10]  # 40 pairs
     joining = [(a, per + b) for a in range(per) for b in range(per)][5::10]
@@ -225,7 +227,11 @@ def lighter_ties_table(seed: int, recent: str) -> tuple[ContactTable, np.ndarray
                         key = (week, min(x, y), max(x, y))
                         rows[key] = rows.get(key, 0.0) + 0.1
         for a, b in fixed:
-            messages = rng.poisson(1.5) + 1 if late and recent == "thinned" else rng.poisson(4) + 1
+            messages = rng.poisson(4) + 1
+            if late and recent == "thinned":
+                messages = rng.poisson(1.5) + 1
+            elif late and recent == "one":
+                messages = 1 + int(rng.random() < 0.2) * rng.poisson(3)
             rows[(week, a, b)] = 0.1 * messages
         if late and recent == "lighter":
             for a, b in joining:
@@ -249,6 +255,75 @@ def test_fewer_messages_per_tie_counts_only_when_the_seams_contact_fell(seed: in
     assert {t.signal: t for t in lighter.tests}["contact"].change > 0  # but the seam gained
     assert not lighter.drifting and lighter.gate == "threshold"
     assert thinned.drifting and {t.signal: t for t in thinned.tests}["ties"].change > -0.1
+
+
+def test_ties_with_more_than_a_message_count_each_pair_once_above_the_setting() -> None:
+    # one week, A / B pairs carrying one message (0.1), a share of a group message (0.05),
+    # two messages (0.2) and an hour's meeting (1.0)
+    weights = [0.1, 0.05, 0.2, 1.0]
+    table = ContactTable(0, 0, np.zeros(4, np.int32), np.arange(4, dtype=np.int32),
+                         np.arange(10, 14, dtype=np.int32), np.array(weights, np.float32))
+    dept_of = np.repeat(np.arange(len(DEPTS)), PER_DEPT)
+    for setting, strong in ((Seams().strong_tie, 2), (0.5, 1), (0.01, 4)):
+        counted = seam_weeks(table, dept_of, len(DEPTS), Seams(strong_tie=setting)).strong
+        assert counted is not None and counted[0, 0, 1] == counted[0, 1, 0] == strong
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_same_people_down_to_one_message_are_found_on_ties_with_more(seed: int) -> None:
+    """Each A / B pair keeps writing, but most only once a week: its tie stays and its
+    contact per tie keeps the one message, while it leaves the ties with more than one."""
+    def ab(recent: str) -> SeamResult:
+        found = detect_seams(*lighter_ties_table(seed, recent), DEPTS, SEAMS)
+        return next(s for s in found if s.departments == ("A", "B"))
+
+    thinned = ab("one")
+    tests = {t.signal: t for t in thinned.tests}
+    assert abs(tests["ties"].change) < 0.15
+    assert tests["strong"].change < -0.6 and tests["strong"].change < tests["intensity"].change
+    assert tests["strong"].q <= 0.05 and thinned.drifting
+    reported = thinned.as_json()["tests"]
+    assert isinstance(reported, dict) and reported["strong"]["change"] == round(
+        tests["strong"].change, 3)
+    steady = ab("none")
+    assert not steady.drifting and abs({t.signal: t for t in steady.tests}["strong"].change) < 0.2
+
+
+def per_tie_weeks(intensity: float, strong: float) -> SeamWeeks:
+    """Steady ties between every pair of departments; contact per tie swinging widely from
+    week to week, ties with more than a message hardly at all; over the recent weeks A / B's
+    contact per tie and ties with more than a message at ``intensity`` and ``strong`` times
+    their level."""
+    n = len(DEPTS)
+    ties = np.full((WEEKS, n, n), 200.0)
+    swing = np.where(np.arange(WEEKS) % 2 == 0, 0.4, 1.6)[:, None, None]
+    capped, more = ties * 0.3 * swing, ties * 0.5 * (1 + (swing - 1) / 60)
+    capped[-6:, 0, 1] *= intensity
+    more[-6:, 0, 1] *= strong
+    for m in (capped, more):
+        m[:, 1, 0] = m[:, 0, 1]
+    return SeamWeeks(ties * 0.4, ties, capped, ties * 2, strong=more)
+
+
+def test_a_per_tie_signal_flags_only_when_it_is_significant_itself() -> None:
+    """The three per-tie signals share one q: a contact per tie that fell far but within its
+    own wide swings is not flagged on the strength of ties with more than a message, which
+    fell clearly but less than the drop."""
+    found = detect(per_tie_weeks(0.55, 0.85), DEPTS, SEAMS)
+    ab = next(s for s in found if s.departments == ("A", "B"))
+    tests = {t.signal: t for t in ab.tests}
+    per_tie, more = tests["intensity"], tests["strong"]
+    # what the rule is about: one q for both, a fall past the drop on one, its own p too weak
+    assert per_tie.q == more.q <= 0.05 and more.p < 0.001 and more.reached > -0.3
+    assert per_tie.reached <= -0.3 and per_tie.p > 0.05
+    assert not ab.drifting and ab.gate == "BH" and ab.signal == "intensity"
+    assert f"on its own (p={per_tie.p:.3f} > 0.05)" in ab.reason
+    assert not any(s.drifting for s in drifting_only(per_tie_weeks(0.55, 0.85), DEPTS, SEAMS)[0])
+    # the same fall of ties with more than a message past the drop is flagged on it
+    flagged = next(s for s in detect(per_tie_weeks(0.55, 0.6), DEPTS, SEAMS)
+                   if s.departments == ("A", "B"))
+    assert flagged.drifting and flagged.signal == "strong"
+    assert "ties with more than a message fell" in flagged.reason
 
 
 def meeting_and_mail_table(seed: int, thinned: bool, unknown_week: int | None = None
@@ -309,7 +384,7 @@ def test_fewer_messages_beside_a_weekly_meeting_are_found_on_mail_alone(seed: in
     assert not steady.drifting and "messages" in {t.signal for t in steady.tests}
     # one baseline week without mail weights: the signal is not tested, nothing is guessed
     old = ab(True, unknown_week=3)
-    assert [t.signal for t in old.tests] == ["ties", "intensity", "people", "contact"]
+    assert [t.signal for t in old.tests] == ["ties", "intensity", "people", "contact", "strong"]
     assert not old.drifting and old.mail_change is None and old.as_json()["mail"] is None
 
 
@@ -324,18 +399,19 @@ def test_messages_per_mail_tie_counts_only_when_the_seams_mail_fell() -> None:
     assert not ab.drifting and ab.gate == "threshold"
 
 
-def test_the_two_per_tie_signals_are_one_hypothesis_for_bh() -> None:
-    """Contact per tie and messages per mail tie share one q (Simes' combination of their p),
-    so a fifth signal does not make BH stricter for every other test: the ties tests' q are
-    those of four hypotheses per seam, not five."""
+def test_the_per_tie_signals_are_one_hypothesis_for_bh() -> None:
+    """Contact per tie, messages per mail tie and ties with more than a message share one q
+    (Simes' combination of their p), so the two later ones do not make BH stricter for every
+    other test: the ties tests' q are those of four hypotheses per seam, not six."""
     table, dept_of = meeting_and_mail_table(1, thinned=True)
     found = detect_seams(table, dept_of, DEPTS, SEAMS)
     families: list[float] = []
     for seam in found:
         tests = {t.signal: t for t in seam.tests}
-        assert tests["intensity"].q == tests["messages"].q
-        low, high = sorted((tests["intensity"].p, tests["messages"].p))
-        simes = min(2 * low, high)
+        assert tests["intensity"].q == tests["messages"].q == tests["strong"].q
+        low, middle, high = sorted((tests["intensity"].p, tests["messages"].p,
+                                    tests["strong"].p))
+        simes = min(3 * low, 3 / 2 * middle, high)
         assert tests["messages"].q >= simes - 1e-12
         families += [tests["ties"].p, tests["people"].p, tests["contact"].p, simes]
     q = dict(zip(families, benjamini_hochberg(families), strict=False))
@@ -453,8 +529,8 @@ def test_the_week_shuffle_moves_conversations_with_their_weeks() -> None:
     table, dept_of = talks_table(1, merged=True)
     order = np.random.default_rng(0).permutation(WEEKS)
     moved = table.reordered(order)
-    weeks = seam_weeks(table, dept_of, len(DEPTS), 1.0)
-    shuffled = seam_weeks(moved, dept_of, len(DEPTS), 1.0)
+    weeks = seam_weeks(table, dept_of, len(DEPTS), Seams())
+    shuffled = seam_weeks(moved, dept_of, len(DEPTS), Seams())
     assert weeks.conversations is not None and shuffled.conversations is not None
     assert np.array_equal(shuffled.conversations.seam[order], weeks.conversations.seam)
     assert np.array_equal(shuffled.ties[order], weeks.ties)

@@ -12,7 +12,8 @@ What is asserted, and why these bars:
 - organisations with nothing planted get at most 0.2 false flags each, and
   so do planted ones, with a precision of at least 0.9 on bursty and 0.85
   on network (Benjamini-Hochberg at 5 % allows one false flag in about
-  twenty; with eighteen flags in all, two false flags are 11 %);
+  twenty; with eighteen flags in all, two false flags are 11 %; bursty's 26
+  flags hold two);
 - the planted falls found, per generator (``FOUND``): the figures measured
   when the dispersions were moderated, less a margin of about two seams, so that
   a change which loses seams fails here. They are still below issue 12's
@@ -44,10 +45,13 @@ SIZE = {"people": 500, "weeks": 34}
 # false flags per null organisation, where it is now 0.88 and 0.0; on twenty 500-person
 # organisations of the tuning seeds moderation went from 0.54 to 0.53 recall at 0.85 -> 0.94
 # precision on network, and 0.26 -> 0.31 at 0.88 -> 0.93 on bursty); with the conversations
-# signal: bursty 22, 2, 31 at precision 1.00; network 22, 1, 32 at 0.92 (2 false flags)
-FOUND = {"bursty": (20, 1, 28), "network": (19, 0, 29)}
+# signal: bursty 22, 2, 31 at precision 1.00; network 22, 1, 32 at 0.92 (2 false flags); with
+# the late window and ties with more than a message: bursty 23, 3, 31 at 0.93 (2 false flags,
+# two seams that really thinned, in the organisation with nothing planted as well: one's mail
+# fell 68 %, the other's ties with more than a message 52 %); network 24, 1, 31 at 0.96
+FOUND = {"bursty": (21, 2, 29), "network": (22, 0, 29)}
 # least precision: network's 500-person organisations gave 22 ramps and 2 false flags (0.92)
-PRECISION = {"bursty": 0.95, "network": 0.85}
+PRECISION = {"bursty": 0.9, "network": 0.85}
 
 
 @pytest.fixture(scope="module", params=sorted(GENERATORS))
@@ -106,7 +110,7 @@ def test_analyze_reads_a_bursty_data_directory_like_the_ledger_route(tmp_path: P
         assert {"departments", "baseline_share", "recent_share", "change", "score", "drifting",
                 "gate", "signal", "tests", "ties", "volume"} <= set(pair)
         assert set(pair["tests"]) == {"ties", "intensity", "people", "contact", "messages",
-                                      "conversations"}
+                                      "conversations", "strong"}
         same = direct[frozenset(pair["departments"])]
         assert pair["drifting"] == same.drifting and pair["gate"] == same.gate
         assert pair["tests"]["ties"]["p"] == pytest.approx(same.tests[0].p, abs=1e-3)
