@@ -41,7 +41,7 @@ the overdispersion estimated from the baseline alone):
   seam is judged without this signal.
 - **strong**: the ties whose week carried more than ``seams.strong_tie`` (by
   default one and a half one-to-one messages' worth: a second message, or a
-  meeting), against the seam's ties. When the same people write fewer
+  meeting of a few people), against the seam's ties. When the same people write fewer
   messages, a pair that wrote three keeps its tie on the one left; this count
   loses it, so it falls about as far as the messages do, where contact per tie
   falls only part of the way and one long thread or big meeting still moves
@@ -50,10 +50,11 @@ the overdispersion estimated from the baseline alone):
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
 discovery rate over every test made (every signal of every judged seam; the
-three per-tie signals, intensity, messages and strong, are one hypothesis: ``_hypotheses``).
-Fewer messages per tie counts only when the seam's contact of that kind fell
-too (all of it for intensity, its mail for messages). Seams whose baseline
-contact is below ``min_volume`` are not judged.
+three per-tie signals, intensity, messages and strong, are one hypothesis: ``_hypotheses``,
+and each must also be significant on its own: ``_significant``). Fewer messages per tie
+counts only when the seam's contact of that kind fell too (all of it for intensity and
+strong, its mail for messages). Seams whose baseline contact is below ``min_volume`` are
+not judged.
 
 How far a signal fell is the larger fall of the whole recent window and of
 its last half (``latest_weeks``): a seam that slid to -60 % over two months
@@ -499,9 +500,10 @@ def _hypotheses(tests: tuple[tuple[str, ExposureTest], ...]) -> tuple[np.ndarray
     120 on network's; combined, none. (Ties and people as one hypothesis as well lost 3 of
     120 on network's.) Joining ties with more than a message to the two found thinning in
     20 of bursty's 25 tuning organisations where they find 13, and 9 of network's 30 where
-    they find 10, with the same ramps (84 and 101) and false flags (9 where there were 8,
-    and 3). Replacing messages per mail tie with it instead lost network's thinning (3 of
-    30); replacing contact per tie gave 20 and 11 with 10 false flags on bursty.
+    they find 10; ramps 84 and 101 (83 and 101 before), false flags 9 and 3 (8 and 3), and 8
+    on bursty once each per-tie signal must also be significant on its own. Replacing
+    messages per mail tie with it instead lost network's thinning (3 of 30); replacing
+    contact per tie gave 20 and 11 with 10 false flags on bursty.
     """
     family: list[np.ndarray] = []
     member = [-1] * len(tests)
