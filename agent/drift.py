@@ -82,7 +82,7 @@ import numpy as np
 
 from agent.arrays import contained_in, starts_of_runs, unique_sorted
 from agent.carriers import Carriers, KnownRows, carried_contact, carriers, people_reaching
-from agent.exposure import ExposureTest, benjamini_hochberg, either_window, exposure_test
+from agent.exposure import ExposureTest, benjamini_hochberg, either_window, exposure_tests
 from agent.ledger import ContactTable, Conversations
 from rules.model import Seams, Signals
 
@@ -629,33 +629,34 @@ def _signal_tests(weeks: SeamWeeks, d1: np.ndarray, d2: np.ndarray, keep: np.nda
                   w: Windows, latest: int) -> tuple[tuple[str, ExposureTest], ...]:
     """Every signal's test of the judged seams ``keep`` (columns of ``d1``, ``d2``) on
     windows ``w``, in the order of SIGNALS; a signal whose weeks are not all known is left
-    out."""
+    out. The signals are tested side by side in one call (``exposure_tests``), each its own
+    family."""
     ties, capped, people = (m[:, d1, d2][:, keep] for m in (weeks.ties, weeks.capped, weeks.people))
-    tie_test = exposure_test(ties, _exposure(weeks.ties, d1, d2)[:, keep], w.baseline, w.recent,
-                             latest=latest)
-    intensity_test = exposure_test(capped, ties, w.baseline, w.recent, latest=latest)
-    bound = None if weeks.headcount is None else (weeks.headcount[d1] + weeks.headcount[d2])[keep]
-    people_test = exposure_test(people, _exposure(weeks.people, d1, d2)[:, keep],
-                                w.baseline, w.recent, bound, latest)
-    tests: tuple[tuple[str, ExposureTest], ...] = (
-        (TIES, tie_test), (INTENSITY, intensity_test), (PEOPLE, people_test))
+    # (signal, count, exposure) in the order of SIGNALS
+    series: list[tuple[str, np.ndarray, np.ndarray]] = [
+        (TIES, ties, _exposure(weeks.ties, d1, d2)[:, keep]), (INTENSITY, capped, ties),
+        (PEOPLE, people, _exposure(weeks.people, d1, d2)[:, keep])]
     if weeks.carriers is not None:
-        observed, expected = carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])
-        tests += ((CONTACT, exposure_test(observed, expected, w.baseline, w.recent,
-                                          latest=latest)),)
+        series.append((CONTACT, *carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])))
     if weeks.mail is not None and weeks.mail.covers(w):
-        mail_capped = weeks.mail.capped[:, d1, d2][:, keep]
-        tests += ((MESSAGES, exposure_test(mail_capped, weeks.mail.ties[:, d1, d2][:, keep],
-                                           w.baseline, w.recent, latest=latest)),)
+        series.append((MESSAGES, weeks.mail.capped[:, d1, d2][:, keep],
+                       weeks.mail.ties[:, d1, d2][:, keep]))
     if weeks.conversations is not None and weeks.conversations.covers(w):
         talks = weeks.conversations
-        tests += ((CONVERSATIONS, exposure_test(talks.seam[:, d1, d2][:, keep],
-                                                talks.exposure(d1, d2)[:, keep],
-                                                w.baseline, w.recent, latest=latest)),)
+        series.append((CONVERSATIONS, talks.seam[:, d1, d2][:, keep],
+                       talks.exposure(d1, d2)[:, keep]))
     if weeks.strong is not None:
-        tests += ((STRONG, exposure_test(weeks.strong[:, d1, d2][:, keep], ties, w.baseline,
-                                         w.recent, latest=latest)),)
-    return tests
+        series.append((STRONG, weeks.strong[:, d1, d2][:, keep], ties))
+    bound: np.ndarray | None = None
+    if weeks.headcount is not None:  # a people count cannot pass the two departments' people
+        limits = np.full((len(series), keep.size), np.inf)
+        limits[[name for name, _, _ in series].index(PEOPLE)] = (
+            weeks.headcount[d1] + weeks.headcount[d2])[keep]
+        bound = limits.ravel()
+    tests = exposure_tests(np.hstack([count for _, count, _ in series]),
+                           np.hstack([exposure for _, _, exposure in series]), w.baseline,
+                           w.recent, [keep.size] * len(series), bound, latest)
+    return tuple((name, test) for (name, _, _), test in zip(series, tests, strict=True))
 
 
 def _pooled_share(counts: np.ndarray, exposure: np.ndarray) -> np.ndarray:

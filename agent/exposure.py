@@ -47,6 +47,7 @@ All functions work on many series at once: arrays are ``[week, series]``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -94,10 +95,26 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
     (per column) is the most a week's count can be, when there is one. ``latest`` > 0 also
     measures the change over that many final weeks of the recent window (not a test: the
     p-value is the whole window's)."""
+    return exposure_tests(counts, exposure, baseline, recent, [counts.shape[1]], bound,
+                          latest)[0]
+
+
+def exposure_tests(counts: np.ndarray, exposure: np.ndarray, baseline: slice, recent: slice,
+                   families: Sequence[int], bound: np.ndarray | None = None,
+                   latest: int = 0) -> list[ExposureTest]:
+    """``exposure_test`` on several families of series side by side: the columns are
+    ``families[0]`` series of one, then ``families[1]`` of the next, and so on (several
+    signals of the same seams, say). Persistence and the moderated dispersion are pooled
+    within each family only, so each family's test is the one ``exposure_test`` makes of it
+    alone; the rest is computed for all columns at once, which saves each family the fixed
+    cost of some sixty array operations (the week-shuffle placebo makes thousands of tests)."""
     y_b, e_b = counts[baseline], exposure[baseline]
     y_r, e_r = counts[recent], exposure[recent]
     pooled_yb, pooled_eb = y_b.sum(axis=0), e_b.sum(axis=0)
     observed, pooled_er = y_r.sum(axis=0), e_r.sum(axis=0)
+    span = len(range(*recent.indices(counts.shape[0])))
+    n_baseline = y_b.shape[0]
+    edges = np.cumsum([0, *families])
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(pooled_eb > 0, pooled_yb / pooled_eb, 0.0)
         recent_rate = np.where(pooled_er > 0, observed / pooled_er, 0.0)
@@ -109,16 +126,20 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         dispersion = np.where(df > 0, (residual**2).sum(axis=0) / np.maximum(df, 1), np.nan)
         expected = rate * pooled_er
         standard = residual / np.sqrt(np.where(dispersion > 0, dispersion, np.inf))
-        span = len(range(*recent.indices(counts.shape[0])))
-        n_baseline = y_b.shape[0]
-        # every lag the baseline can show: a project of four months moves the baseline's mean too
-        lags = persistence(standard, max(span, n_baseline) - 1)
-        dispersion, df = moderated(dispersion, df, pooled_yb / max(1, n_baseline))
-        inflate_recent = _inflation(lags[:max(0, span - 1)], max(1, span))
-        inflate_baseline = _inflation(lags, max(1, n_baseline))
+        inflate_recent = np.ones(counts.shape[1])
+        inflate_baseline = np.ones(counts.shape[1])
+        for first, stop in itertools.pairwise(edges):
+            family = slice(first, stop)
+            # every lag the baseline can show: a project of four months moves the baseline's
+            # mean too
+            lags = persistence(standard[:, family], max(span, n_baseline) - 1)
+            dispersion[family], df[family] = moderated(dispersion[family], df[family],
+                                                       pooled_yb[family] / max(1, n_baseline))
+            inflate_recent[family] = _inflation(lags[:max(0, span - 1)], max(1, span))
+            inflate_baseline[family] = _inflation(lags, max(1, n_baseline))
         # residuals about the baseline's own mean miss the part of a persistent series' variance
         # that moves the mean itself (about inflation / weeks of it); at most a 0.7 share
-        dispersion = dispersion / max(0.3, 1 - inflate_baseline / max(1, n_baseline))
+        dispersion = dispersion / np.maximum(0.3, 1 - inflate_baseline / max(1, n_baseline))
         # the baseline rate is estimated too; its share of the error grows with recent/baseline
         ratio = np.where(pooled_eb > 0, pooled_er / pooled_eb, 0.0)
         # the deviance is Poisson's; near a bound each window varies less than its mean
@@ -139,10 +160,12 @@ def exposure_test(counts: np.ndarray, exposure: np.ndarray, baseline: slice,
         # Student's t distribution function; the ufunc, without scipy.stats' checks per call
         p[usable] = special.stdtr(df[usable], t[usable])
     measured = 0 < latest < span
-    return ExposureTest(rate, recent_rate, observed.astype(float), expected, dispersion,
-                        df.astype(int), t, p, inflate_recent,
-                        _latest_change(y_r, e_r, rate, latest) if measured else None,
-                        latest if measured else 0)
+    change = _latest_change(y_r, e_r, rate, latest) if measured else None
+    observed, df = observed.astype(float), df.astype(int)
+    return [ExposureTest(rate[f], recent_rate[f], observed[f], expected[f], dispersion[f], df[f],
+                         t[f], p[f], float(inflate_recent[first]) if stop > first else 1.0,
+                         None if change is None else change[f], latest if measured else 0)
+            for first, stop in itertools.pairwise(edges) for f in (slice(first, stop),)]
 
 
 def either_window(whole: ExposureTest, late: ExposureTest, late_weeks: int) -> ExposureTest:
