@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.exposure import benjamini_hochberg, either_window, exposure_test, moderated, persistence
+from agent.exposure import (
+    benjamini_hochberg,
+    either_window,
+    exposure_test,
+    exposure_tests,
+    moderated,
+    persistence,
+)
 
 BASELINE, RECENT = slice(0, 26), slice(26, 32)
 
@@ -175,3 +182,30 @@ def test_the_two_windows_stay_calibrated_together() -> None:
         late = exposure_test(counts, exposure, LATE_BASELINE, LATE)
         small.append(float((either_window(whole, late, 4).p < 0.05).mean()))
     assert 0.02 <= float(np.mean(small)) <= 0.07
+
+
+def test_families_tested_side_by_side_are_each_tested_as_alone() -> None:
+    """Three families unlike each other (a calm one, a bursty persistent one with a fall, one
+    near its bound) in one call give each exactly the test it gets alone: persistence and
+    the moderated dispersion are pooled within a family, never across."""
+    calm, calm_exposure = series(11, columns=30)
+    rng = np.random.default_rng(12)
+    lasting = np.repeat(rng.gamma(1.5, 1 / 1.5, (8, 40)), 4, axis=0)  # four-week spells
+    wild = rng.poisson(40 * lasting).astype(float)
+    wild[RECENT, :10] *= 0.4
+    wild_exposure = np.full(wild.shape, 800.0)
+    near, near_exposure = series(13, columns=20, rate=0.5)
+    bound = np.full(20, 600.0)
+    columns = [30, 40, 20]
+    together = exposure_tests(np.hstack([calm, wild, near]),
+                              np.hstack([calm_exposure, wild_exposure, near_exposure]),
+                              BASELINE, RECENT, columns, np.r_[np.full(70, np.inf), bound], 3)
+    alone = [exposure_test(calm, calm_exposure, BASELINE, RECENT, latest=3),
+             exposure_test(wild, wild_exposure, BASELINE, RECENT, latest=3),
+             exposure_test(near, near_exposure, BASELINE, RECENT, bound, latest=3)]
+    assert together[1].persistence > together[0].persistence  # the families do differ
+    for joint, single in zip(together, alone, strict=True):
+        assert joint.persistence == single.persistence and joint.latest_weeks == 3
+        for field in ("baseline_rate", "observed", "expected", "dispersion", "df", "t", "p",
+                      "latest"):
+            assert np.array_equal(getattr(joint, field), getattr(single, field), equal_nan=True)
