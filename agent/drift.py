@@ -1,6 +1,6 @@
 """Which seams between departments are thinning, and which personal ties lapsed.
 
-A seam is judged on seven signals, each a weekly count against an exposure
+A seam is judged on eight signals, each a weekly count against an exposure
 (``agent.exposure``: pooled recent weeks against the baseline rate, with
 the overdispersion estimated from the baseline alone):
 
@@ -46,15 +46,19 @@ the overdispersion estimated from the baseline alone):
   loses it, so it falls about as far as the messages do, where contact per tie
   falls only part of the way and one long thread or big meeting still moves
   it. Each pair counts once however much it carried, so no burst dominates.
+- **strong_mail**: the same on mail alone, the pairs whose week's mail was
+  above ``seams.strong_tie`` against the pairs that mailed each other: a pair's
+  weekly meeting keeps it among the ties with more than a message while its
+  messages thin. It needs the ledger's mail weights, as messages does.
 
 A seam is drifting when one of its signals fell by at least the rule's
 ``drop`` and that fall survives Benjamini-Hochberg at the configured false
 discovery rate over every test made (every signal of every judged seam; the
-three per-tie signals, intensity, messages and strong, are one hypothesis: ``_hypotheses``,
-and each must also be significant on its own: ``_significant``). Fewer messages per tie
-counts only when the seam's contact of that kind fell too (all of it for intensity and
-strong, its mail for messages). Seams whose baseline contact is below ``min_volume`` are
-not judged.
+four per-tie signals, intensity, messages, strong and strong_mail, are one hypothesis:
+``_hypotheses``, and each must also be significant on its own: ``_significant``). Fewer
+messages per tie counts only when the seam's contact of that kind fell too (all of it for
+intensity and strong, its mail for messages and strong_mail). Seams whose baseline
+contact is below ``min_volume`` are not judged.
 
 How far a signal fell is the larger fall of the whole recent window and of
 its last half (``latest_weeks``): a seam that slid to -60 % over two months
@@ -93,15 +97,16 @@ __all__ = [
 ]
 
 TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES = "ties", "intensity", "people", "contact", "messages"
-CONVERSATIONS, STRONG = "conversations", "strong"
+CONVERSATIONS, STRONG, STRONG_MAIL = "conversations", "strong", "strong_mail"
 #: the order of SeamResult.tests
-SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES, CONVERSATIONS, STRONG)
+SIGNALS = (TIES, INTENSITY, PEOPLE, CONTACT, MESSAGES, CONVERSATIONS, STRONG, STRONG_MAIL)
 #: What each signal is called where a reader sees it (digests); docs/detection.md defines them.
 SIGNAL_LABELS = {TIES: "ties", INTENSITY: "contact per tie", PEOPLE: "people in contact",
                  CONTACT: "contact", MESSAGES: "messages per mail tie",
-                 CONVERSATIONS: "conversations", STRONG: "ties with more than a message"}
+                 CONVERSATIONS: "conversations", STRONG: "ties with more than a message",
+                 STRONG_MAIL: "mail ties with more than a message"}
 #: "the same people, fewer messages": per tie, not in total
-THINNING = (INTENSITY, MESSAGES, STRONG)
+THINNING = (INTENSITY, MESSAGES, STRONG, STRONG_MAIL)
 #: what Benjamini-Hochberg counts: one hypothesis per group of signals (``_hypotheses``)
 HYPOTHESES: tuple[tuple[str, ...], ...] = ((TIES,), THINNING, (PEOPLE,), (CONTACT,),
                                            (CONVERSATIONS,))
@@ -273,15 +278,18 @@ class SeamWeeks:
 @dataclass(frozen=True)
 class MailWeeks:
     """Mail alone, by department pair and week as ``SeamWeeks``: the pairs of people who
-    mailed each other and their mail weight, each pair's week capped. ``known`` says which
-    weeks have it (a week written before the ledger kept mail weights does not)."""
+    mailed each other, their mail weight with each pair's week capped, and the pairs whose
+    week's mail was above ``seams.strong_tie``. ``known`` says which weeks have it (a week
+    written before the ledger kept mail weights does not)."""
 
     ties: np.ndarray
     capped: np.ndarray
     known: np.ndarray  # [week] bool
+    strong: np.ndarray
 
     def reordered(self, order: np.ndarray) -> MailWeeks:
-        return MailWeeks(self.ties[order], self.capped[order], self.known[order])
+        return MailWeeks(self.ties[order], self.capped[order], self.known[order],
+                         self.strong[order])
 
     def covers(self, windows: Windows) -> bool:
         """Whether every week of both windows has mail weights."""
@@ -368,14 +376,14 @@ def seam_weeks(table: ContactTable, dept_of: np.ndarray, n_depts: int, seams: Se
                      _symmetric(code, np.minimum(rows.weight, cap), shape),
                      reaching + reaching.transpose(0, 2, 1),
                      np.bincount(dept_of[dept_of >= 0], minlength=n_depts).astype(np.float64),
-                     by_person, _mail_weeks(rows, code, shape, cap),
+                     by_person, _mail_weeks(rows, code, shape, seams),
                      None if table.conversations is None
                      else conversation_weeks(rows, code, table.conversations, dept_of, shape),
                      _symmetric(code[rows.weight > seams.strong_tie], None, shape))
 
 
 def _mail_weeks(rows: KnownRows, code: np.ndarray, shape: tuple[int, int, int],
-                cap: float) -> MailWeeks | None:
+                seams: Seams) -> MailWeeks | None:
     if rows.mail is None:
         return None
     unknown = np.isnan(rows.mail)
@@ -383,9 +391,10 @@ def _mail_weeks(rows: KnownRows, code: np.ndarray, shape: tuple[int, int, int],
     if not known.any():
         return None
     mailed = np.flatnonzero(rows.mail > 0)  # NaN is not: an unknown week's rows count nothing
-    mail_code = code.take(mailed)
+    mail_code, mail = code.take(mailed), rows.mail.take(mailed)
     return MailWeeks(_symmetric(mail_code, None, shape),
-                     _symmetric(mail_code, np.minimum(rows.mail.take(mailed), cap), shape), known)
+                     _symmetric(mail_code, np.minimum(mail, seams.intensity_cap), shape), known,
+                     _symmetric(mail_code[mail > seams.strong_tie], None, shape))
 
 
 def _symmetric(code: np.ndarray, weights: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
@@ -492,18 +501,21 @@ def _hypotheses(tests: tuple[tuple[str, ExposureTest], ...]) -> tuple[np.ndarray
     """The p-values Benjamini-Hochberg counts for the seams tested together (``[hypothesis,
     seam]``), and which hypothesis each test reads.
 
-    Contact per tie, messages per mail tie and ties with more than a message ask one
-    question, "the same people, fewer messages", of three overlapping measures, so they are
-    one hypothesis: Simes' combination of their p-values (valid for tests that are
-    positively dependent, as these are). Counted apart, messages as a fifth test per seam
-    made every threshold stricter and lost 4 of 100 ramps on bursty's tuning seeds and 2 of
-    120 on network's; combined, none. (Ties and people as one hypothesis as well lost 3 of
-    120 on network's.) Joining ties with more than a message to the two found thinning in
-    20 of bursty's 25 tuning organisations where they find 13, and 9 of network's 30 where
-    they find 10; ramps 84 and 101 (83 and 101 before), false flags 9 and 3 (8 and 3), and 8
-    on bursty once each per-tie signal must also be significant on its own. Replacing
-    messages per mail tie with it instead lost network's thinning (3 of 30); replacing
-    contact per tie gave 20 and 11 with 10 false flags on bursty.
+    Contact per tie, messages per mail tie and ties with more than a message (in all contact
+    and in mail) ask one question, "the same people, fewer messages", of four overlapping
+    measures, so they are one hypothesis: Simes' combination of their p-values (valid for
+    tests that are positively dependent, as these are). Counted apart, messages as a fifth
+    test per seam made every threshold stricter and lost 4 of 100 ramps on bursty's tuning
+    seeds and 2 of 120 on network's; combined, none. (Ties and people as one hypothesis as
+    well lost 3 of 120 on network's.) Joining ties with more than a message to the two found
+    thinning in 20 of bursty's 25 tuning organisations where they find 13, and 9 of
+    network's 30 where they find 10; ramps 84 and 101 (83 and 101 before), false flags 9 and
+    3 (8 and 3), and 8 on bursty once each per-tie signal must also be significant on its
+    own. Replacing messages per mail tie with it instead lost network's thinning (3 of 30);
+    replacing contact per tie gave 20 and 11 with 10 false flags on bursty. The same count
+    on mail alone (strong_mail) then took thinning to 22 and 16 with 8 and 7 false flags,
+    and where only mail thins (meetings left whole; bursty's tuning seeds) from 3 to 17 of
+    25.
     """
     family: list[np.ndarray] = []
     member = [-1] * len(tests)
@@ -541,10 +553,10 @@ def _fell(signal: str, reached: float, totals: dict[str, float], drop: float) ->
 
 def _totals(changes: dict[str, float], mail_change: float) -> dict[str, float]:
     """How the seam's contact behind each per-tie signal moved: all of it for contact per tie
-    and for ties with more than a message, its mail for messages per mail tie (a pair's
+    and for ties with more than a message, its mail for the two mail signals (a pair's
     weekly meeting keeps its capped contact whole while its messages thin)."""
     contact = _contact_change(changes)
-    return {INTENSITY: contact, MESSAGES: mail_change, STRONG: contact}
+    return {INTENSITY: contact, MESSAGES: mail_change, STRONG: contact, STRONG_MAIL: mail_change}
 
 
 def _contact_change(changes: dict[str, float]) -> float:
@@ -570,7 +582,7 @@ def _flags(j: _Judged, q: tuple[float, ...], seams: Seams, departments: Sequence
 
 def _significant(signal: str, p: float, q: float, fdr: float) -> bool:
     """Did a signal survive the false-discovery control? A per-tie signal shares its q with
-    the other two (``_hypotheses``), so it must also be significant on its own: the shared q
+    the others (``_hypotheses``), so it must also be significant on its own: the shared q
     says the seam's contact per tie fell by some measure, its own p that it fell by this one.
     Without that, one measure's fall took its significance from another's: on bursty's
     tuning seeds, messages per mail tie (own p 0.14) flagged a seam on the strength of its
@@ -647,6 +659,9 @@ def _signal_tests(weeks: SeamWeeks, d1: np.ndarray, d2: np.ndarray, keep: np.nda
                        talks.exposure(d1, d2)[:, keep]))
     if weeks.strong is not None:
         series.append((STRONG, weeks.strong[:, d1, d2][:, keep], ties))
+    if weeks.mail is not None and weeks.mail.covers(w):
+        series.append((STRONG_MAIL, weeks.mail.strong[:, d1, d2][:, keep],
+                       weeks.mail.ties[:, d1, d2][:, keep]))
     bound: np.ndarray | None = None
     if weeks.headcount is not None:  # a people count cannot pass the two departments' people
         limits = np.full((len(series), keep.size), np.inf)
@@ -746,6 +761,8 @@ def _reason(head: SignalTest, gate: str, drop: float, fdr: float, ties: SignalTe
                            f"(ties {ties.change:+.0%})",
             STRONG: f"ties with more than a message fell {-head.change:.0%} "
                     f"(ties {ties.change:+.0%})",
+            STRONG_MAIL: f"mail ties with more than a message fell {-head.change:.0%} "
+                         f"(ties {ties.change:+.0%}, mail {mail_change:+.0%})",
             }[head.signal]
     if gate != "threshold" and head.change > -drop:  # only its last weeks fell that far
         span = "week" if head.latest_weeks == 1 else f"{head.latest_weeks} weeks"

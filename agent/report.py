@@ -11,7 +11,7 @@ from rich.table import Table
 
 from agent import pipeline
 from agent.calibrate import Calibration
-from agent.drift import CONVERSATIONS, MESSAGES, SeamResult
+from agent.drift import CONVERSATIONS, MESSAGES, STRONG_MAIL, SeamResult
 from agent.dryrun import DryRun, pairs_set_aside
 from agent.notices import set_aside_lines
 from connectors.base import Person
@@ -64,6 +64,7 @@ def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
                f"{schema}, without {what}"
                for signal, name, schema, what in (
                    (MESSAGES, "messages per mail tie", 4, "mail weights"),
+                   (STRONG_MAIL, "mail ties with more than a message", 4, "mail weights"),
                    (CONVERSATIONS, "conversations", 5, "conversations"))
                if seams and signal not in tested]
     notes = []

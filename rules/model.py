@@ -354,8 +354,9 @@ class Seams(Strict):
     )
     strong_tie: float = Field(
         0.15, gt=0, description="contact above which a pair of people's week counts towards "
-        "the seam's ties-with-more-than-a-message signal (meeting-hour equivalents; the "
-        "default is one and a half one-to-one messages at the default `signals.mail_weight`)"
+        "the seam's ties with more than a message (all its contact; its mail alone for the "
+        "mail ties) (meeting-hour equivalents; the default is one and a half one-to-one "
+        "messages at the default `signals.mail_weight`)"
     )
     pairs: list[SeamRule] = Field(default_factory=list, description="named pairs with own limits")
     ignore_pairs: list[DepartmentPair] = Field(

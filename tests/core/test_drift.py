@@ -376,6 +376,8 @@ def test_fewer_messages_beside_a_weekly_meeting_are_found_on_mail_alone(seed: in
     tests = {t.signal: t for t in thinned.tests}
     assert abs(tests["intensity"].change) < 0.1 and abs(tests["ties"].change) < 0.1
     assert tests["messages"].change < -0.5
+    # the weekly hour keeps every tie above one message's worth; their mail alone is not
+    assert abs(tests["strong"].change) < 0.1 and tests["strong_mail"].change < -0.5
     assert thinned.drifting and thinned.signal == "messages"
     assert "messages per mail tie fell" in thinned.reason
     assert thinned.mail_change is not None and thinned.mail_change < -0.5  # what the gate read
@@ -400,18 +402,19 @@ def test_messages_per_mail_tie_counts_only_when_the_seams_mail_fell() -> None:
 
 
 def test_the_per_tie_signals_are_one_hypothesis_for_bh() -> None:
-    """Contact per tie, messages per mail tie and ties with more than a message share one q
-    (Simes' combination of their p), so the two later ones do not make BH stricter for every
-    other test: the ties tests' q are those of four hypotheses per seam, not six."""
+    """Contact per tie, messages per mail tie and ties (and mail ties) with more than a
+    message share one q (Simes' combination of their p), so the later ones do not make BH
+    stricter for every other test: the ties tests' q are those of four hypotheses per seam,
+    not seven."""
     table, dept_of = meeting_and_mail_table(1, thinned=True)
     found = detect_seams(table, dept_of, DEPTS, SEAMS)
     families: list[float] = []
+    per_tie = ("intensity", "messages", "strong", "strong_mail")
     for seam in found:
         tests = {t.signal: t for t in seam.tests}
-        assert tests["intensity"].q == tests["messages"].q == tests["strong"].q
-        low, middle, high = sorted((tests["intensity"].p, tests["messages"].p,
-                                    tests["strong"].p))
-        simes = min(3 * low, 3 / 2 * middle, high)
+        assert len({tests[name].q for name in per_tie}) == 1
+        ordered = sorted(tests[name].p for name in per_tie)
+        simes = min(4 / rank * p for rank, p in enumerate(ordered, start=1))
         assert tests["messages"].q >= simes - 1e-12
         families += [tests["ties"].p, tests["people"].p, tests["contact"].p, simes]
     q = dict(zip(families, benjamini_hochberg(families), strict=False))
@@ -434,6 +437,7 @@ def test_the_evidence_says_when_messages_per_mail_tie_could_not_be_tested() -> N
         return console.export_text()
 
     assert "messages per mail tie not tested" in caption(unknown_week=3)
+    assert "mail ties with more than a message not tested" in caption(unknown_week=3)
     known = caption(unknown_week=None)
     assert "messages per mail tie not tested" not in known and "messages" in known
 
