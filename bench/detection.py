@@ -3,7 +3,7 @@
     python bench/detection.py [--generator bursty|network] [--seeds scoring|tuning|FIRST-LAST]
                               [--people 1000] [--weeks 40] [--placebo 4] [--rules FILE]
                               [--ramp-weeks 8] [--settled 0 | --follow 0] [--drop 0.6]
-                              [--planting side|whole] [--departments N]
+                              [--planting side|whole] [--thinning all|mail] [--departments N]
 
 Two generators, written apart: ``bursty`` (tests/quality/bursty.py: a seam's
 noise comes mostly from multi-week cross-department projects) and
@@ -13,7 +13,8 @@ seams falling 60 % along an 8-week ramp and one "same people, fewer
 messages" seam, the same organisation with
 nothing planted, and a week-shuffle placebo of both (``--planting whole``:
 the falling seams' threads and meetings are dropped, not left without one
-side, a way of drifting neither generator plants by default; ``--departments``:
+side, a way of drifting neither generator plants by default; ``--thinning mail``:
+the "fewer messages" seam's mail thins but its meetings go on; ``--departments``:
 the same number of people in more or fewer departments). Prints recall,
 precision, how many planted ramps lie beyond the null organisations'
 p-values at all (what any calibration of these statistics could find),
@@ -66,6 +67,9 @@ def main() -> None:
     parser.add_argument("--planting", default="side", choices=("side", "whole"),
                         help="how a planted fall removes contact: one side leaves the seam's "
                         "threads and meetings (side), or they are not held at all (whole)")
+    parser.add_argument("--thinning", default="all", choices=("all", "mail"),
+                        help="what the \"same people, fewer messages\" seam loses: messages and "
+                        "meeting attendance (all), or messages alone (mail)")
     parser.add_argument("--departments", type=int,
                         help="how many departments (default: the generator's own, bursty 10, "
                         "network 9); fewer keeps its largest, more adds departments of 4 %%")
@@ -86,7 +90,8 @@ def main() -> None:
         for seed in seeds:
             follow_seed(follow, seed, rules, people=args.people, weeks=args.weeks,
                         drop=args.drop, ramp_weeks=args.ramp_weeks, generator=args.generator,
-                        planting=args.planting, departments=args.departments)
+                        planting=args.planting, departments=args.departments,
+                        thin_meetings=args.thinning == "all")
             print(f"seed {seed}: {follow.lines()[-1]}", flush=True)
         print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, "
               f"analysed weekly for {args.follow} weeks after the snapshot, "
@@ -98,7 +103,8 @@ def main() -> None:
         run = score_seed(score, seed, rules, people=args.people, weeks=args.weeks,
                          placebo=args.placebo, drop=args.drop, ramp_weeks=args.ramp_weeks,
                          settled=args.settled, planting=args.planting,
-                         departments=args.departments, generator=args.generator)
+                         departments=args.departments, generator=args.generator,
+                         thin_meetings=args.thinning == "all")
         planted, results = run.planted, run.results
         flagged = sorted(" / ".join(r.departments) for r in results if r.drifting)
         generating, counting, detecting = run.seconds
@@ -113,6 +119,7 @@ def main() -> None:
                 print(f"    {kind} {' / '.join(pair)}: " + (r.reason if r else "not judged"))
     print(f"\n{args.generator}, {args.seeds} seeds {seeds.start}-{seeds.stop - 1}, {args.people} people, "
           f"{args.weeks} weeks, {args.settled} weeks settled, {args.planting} planting, "
+          f"thinning {args.thinning}, "
           f"{args.departments or 'default'} departments, "
           f"{time.perf_counter() - started:.0f} s")
     for line in score.lines():

@@ -201,22 +201,24 @@ def default_as_of(seed: int) -> dt.date:
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
              ramp_weeks: int = 8, settled: int = 0, planting: str = "side",
-             departments: int | None = None, as_of: dt.date | None = None) -> BurstyOrg:
+             departments: int | None = None, as_of: dt.date | None = None,
+             thin_meetings: bool = True) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
     base = _Generator(seed, people, weeks, as_of or default_as_of(seed), departments).run()
     plan = _Planting(base, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
-                     ramp_weeks, settled, planting)
+                     ramp_weeks, settled, planting, thin_meetings)
     return plan.apply()
 
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
                   settled: int = 0, planting: str = "side", departments: int | None = None,
-                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+                  as_of: dt.date | None = None,
+                  thin_meetings: bool = True) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
     base = _Generator(seed, people, weeks, as_of or default_as_of(seed), departments).run()
     return (_Planting(base, seed, declining, thinning, drop, thin, ramp_weeks, settled,
-                      planting).apply(),
+                      planting, thin_meetings).apply(),
             _Planting(base, seed, 0, 0, drop, thin, ramp_weeks, settled, planting).apply())
 
 
@@ -524,10 +526,11 @@ def _pairs_of(item: Mail | Meeting) -> list[tuple[str, str]]:
 
 class _Planting:
     def __init__(self, base: _Base, seed: int, declining: int, thinning: int, drop: float,
-                 thin: float, ramp_weeks: int, settled: int, planting: str = "side") -> None:
+                 thin: float, ramp_weeks: int, settled: int, planting: str = "side",
+                 thin_meetings: bool = True) -> None:
         if planting not in PLANTINGS:
             raise ValueError(f"planting must be one of {', '.join(PLANTINGS)}, not {planting!r}")
-        self.base, self.planting = base, planting
+        self.base, self.planting, self.thin_meetings = base, planting, thin_meetings
         self.rng = np.random.default_rng([seed, 2])
         self.dept_of = {p.email: p.department for p in base.people}
         self.drop, self.thin, self.ramp_weeks = drop, thin, ramp_weeks
@@ -633,6 +636,9 @@ class _Planting:
             return found
 
         for items, out in ((mails, out_mails), (meetings, out_meetings)):
+            if items is meetings and not self.thin_meetings:  # the mail alone thins
+                out_meetings.extend(meetings)
+                continue
             for item in items:
                 cross = crossing(item)
                 p = self._level(pair, item.week, self.thin)

@@ -106,21 +106,23 @@ def default_as_of(seed: int) -> dt.date:
 def generate(seed: int, *, people: int = 1000, weeks: int = 40, plant: bool = True,
              declining: int = 4, thinning: int = 1, drop: float = 0.6, thin: float = 0.7,
              ramp_weeks: int = 8, settled: int = 0, planting: str = "side",
-             departments: int | None = None, as_of: dt.date | None = None) -> BurstyOrg:
+             departments: int | None = None, as_of: dt.date | None = None,
+             thin_meetings: bool = True) -> BurstyOrg:
     """One organisation; the same arguments give the same organisation."""
     world = _Organisation(seed, people, weeks, as_of or default_as_of(seed), departments).build()
     return _Plant(world, seed, declining if plant else 0, thinning if plant else 0, drop, thin,
-                  ramp_weeks, settled, planting).apply()
+                  ramp_weeks, settled, planting, thin_meetings).apply()
 
 
 def generate_both(seed: int, *, people: int = 1000, weeks: int = 40, declining: int = 4,
                   thinning: int = 1, drop: float = 0.6, thin: float = 0.7, ramp_weeks: int = 8,
                   settled: int = 0, planting: str = "side", departments: int | None = None,
-                  as_of: dt.date | None = None) -> tuple[BurstyOrg, BurstyOrg]:
+                  as_of: dt.date | None = None,
+                  thin_meetings: bool = True) -> tuple[BurstyOrg, BurstyOrg]:
     """``generate(seed, ...)`` planted and unplanted, building the organisation once."""
     world = _Organisation(seed, people, weeks, as_of or default_as_of(seed), departments).build()
     return (_Plant(world, seed, declining, thinning, drop, thin, ramp_weeks, settled,
-                   planting).apply(),
+                   planting, thin_meetings).apply(),
             _Plant(world, seed, 0, 0, drop, thin, ramp_weeks, settled, planting).apply())
 
 
@@ -446,10 +448,11 @@ Tie = tuple[int, str, str]  # (week, person, person)
 
 class _Plant:
     def __init__(self, world: _World, seed: int, declining: int, thinning: int, drop: float,
-                 thin: float, ramp_weeks: int, settled: int, planting: str = "side") -> None:
+                 thin: float, ramp_weeks: int, settled: int, planting: str = "side",
+                 thin_meetings: bool = True) -> None:
         if planting not in PLANTINGS:
             raise ValueError(f"planting must be one of {', '.join(PLANTINGS)}, not {planting!r}")
-        self.world, self.planting = world, planting
+        self.world, self.planting, self.thin_meetings = world, planting, thin_meetings
         self.rng = np.random.default_rng([seed, 0x706C74])
         self.dept_of = world.dept_name
         self.drop, self.thin, self.ramp_weeks = drop, thin, ramp_weeks
@@ -569,7 +572,7 @@ class _Plant:
             if isinstance(item, Mail):
                 if self.rng.random() < level:
                     self._set(k, self._drop_side(item, side))
-            else:  # each far-side invitee stays away on a draw of their own
+            elif self.thin_meetings:  # each far-side invitee stays away on a draw of their own
                 away = {a for a in item.attendees if self.dept_of.get(a) == side
                         and a not in item.declined and self.rng.random() < level}
                 if away:

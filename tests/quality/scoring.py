@@ -241,12 +241,13 @@ class SeedRun:
 def score_seed(score: Score, seed: int, rules: Rules, *, people: int, weeks: int, placebo: int,
                drop: float = 0.6, ramp_weeks: int = 8, settled: int = 0,
                generator: str = "bursty", planting: str = "side",
-               departments: int | None = None) -> SeedRun:
+               departments: int | None = None, thin_meetings: bool = True) -> SeedRun:
     """Score one seed: its planted organisation, the same one unplanted, placebos of both."""
     t0 = time.perf_counter()
     planted, null = GENERATORS[generator](seed, people=people, weeks=weeks, drop=drop,
                                           ramp_weeks=ramp_weeks, settled=settled,
-                                          planting=planting, departments=departments)
+                                          planting=planting, departments=departments,
+                                          thin_meetings=thin_meetings)
     t1 = time.perf_counter()
     data, null_data = ledgered(planted, rules), ledgered(null, rules)
     t2 = time.perf_counter()
@@ -307,12 +308,14 @@ class Follow:
 
 def follow_seed(follow: Follow, seed: int, rules: Rules, *, people: int, weeks: int,
                 drop: float = 0.6, ramp_weeks: int = 8, generator: str = "bursty",
-                planting: str = "side", departments: int | None = None) -> None:
+                planting: str = "side", departments: int | None = None,
+                thin_meetings: bool = True) -> None:
     """Score one seed as a weekly analysis sees it: the organisation runs ``follow.weeks``
     weeks past the usual ``weeks``, its ramps placed where the usual snapshot has them, and
     it is analysed at that snapshot and every week after."""
     planted, null = GENERATORS[generator](seed, people=people, weeks=weeks + follow.weeks,
                                           drop=drop, ramp_weeks=ramp_weeks, settled=follow.weeks,
-                                          planting=planting, departments=departments)
+                                          planting=planting, departments=departments,
+                                          thin_meetings=thin_meetings)
     follow.add(planted, [detect(d, rules) for d in ledgered_weekly(planted, rules, follow.weeks)],
                [detect(d, rules) for d in ledgered_weekly(null, rules, follow.weeks)])

@@ -77,3 +77,17 @@ def test_the_weekly_tables_step_back_one_week_each_and_end_at_the_snapshot() -> 
     early = weekly[0].table
     assert early.weight[early.week == early.n_weeks - 1].sum() == \
         snapshot.weight[snapshot.week == snapshot.n_weeks - 3].sum() > 0
+
+
+def test_mail_only_thinning_leaves_every_meeting_as_it_was() -> None:
+    """``bench/detection.py --thinning mail``: the "fewer messages" seam's mail thins, its
+    meetings are those of the organisation with nothing planted, on both generators."""
+    from tests.quality import bursty, network
+
+    for module in (bursty, network):
+        size = {"people": 300, "weeks": 20, "declining": 0}
+        planted, null = module.generate_both(2, thin_meetings=False, **size)
+        thinned, _ = module.generate_both(2, **size)
+        assert planted.truth.thinning and planted.meetings == null.meetings
+        assert len(planted.mails) != len(null.mails) or planted.mails != null.mails
+        assert thinned.meetings != null.meetings  # by default the meetings thin too
