@@ -28,7 +28,8 @@ unplanted organisation is the same organisation, message for message:
 - ``thinning`` seams ("same people, fewer messages"): messages and meeting
   attendance across the seam fall by ``thin`` (70 %) along the same kind of
   ramp, but every pair of people who would have been in contact that week
-  keeps at least one message, so the seam's distinct ties stay the same.
+  keeps at least one message, so the seam's distinct ties stay the same
+  (``thin_meetings=False``: the messages alone, the meetings as they were).
 
 The planted seams are drawn among the pairs with at least median contact
 (counted the way the ledger counts it): a seam that barely exists cannot

@@ -39,7 +39,8 @@ pairs with at least the median number of distinct cross-department ties:
 - ``thinning`` seams lose ``thin`` of their cross-seam messages and meeting
   attendance along the same kind of ramp; then every pair of people that was
   in contact across the seam in a week gets one of that week's own messages
-  or meetings back (no invented mail), so the distinct ties are unchanged.
+  or meetings back (no invented mail), so the distinct ties are unchanged
+  (``thin_meetings=False``: the messages alone, the meetings as they were).
 
 The types (``Mail``, ``Meeting``, ``Truth``, ``BurstyOrg``), the address domain
 and the pair semantics (``_pairs_of``) are bursty.py's, so scoring, the
