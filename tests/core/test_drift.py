@@ -306,7 +306,7 @@ def per_tie_weeks(intensity: float, strong: float) -> SeamWeeks:
 
 
 def test_a_per_tie_signal_flags_only_when_it_is_significant_itself() -> None:
-    """The three per-tie signals share one q: a contact per tie that fell far but within its
+    """The per-tie signals share one q: a contact per tie that fell far but within its
     own wide swings is not flagged on the strength of ties with more than a message, which
     fell clearly but less than the drop."""
     found = detect(per_tie_weeks(0.55, 0.85), DEPTS, SEAMS)
