@@ -616,9 +616,9 @@ def _test_group(weeks: SeamWeeks, group: _Group, departments: Sequence[str], sea
         tests = tuple((name, either_window(test, late_tests[name], late))
                       if name in late_tests else (name, test) for name, test in tests)
     mail_change = np.full(keep.size, np.nan)
-    if weeks.mail is not None and weeks.mail.covers(w):
-        mail_capped = weeks.mail.capped[:, d1, d2]
-        mail_exposure = _exposure(weeks.mail.ties, d1, d2)
+    if (mail := _mail_for(weeks, w)) is not None:
+        mail_capped = mail.capped[:, d1, d2]
+        mail_exposure = _exposure(mail.ties, d1, d2)
         before, after = (_pooled_share(mail_capped[part][:, keep], mail_exposure[part][:, keep])
                          for part in (w.baseline, w.recent))
         mail_change = np.where(before > 0, after / np.where(before > 0, before, 1.0) - 1, np.nan)
@@ -650,18 +650,18 @@ def _signal_tests(weeks: SeamWeeks, d1: np.ndarray, d2: np.ndarray, keep: np.nda
         (PEOPLE, people, _exposure(weeks.people, d1, d2)[:, keep])]
     if weeks.carriers is not None:
         series.append((CONTACT, *carried_contact(weeks.carriers, w.baseline, d1[keep], d2[keep])))
-    if weeks.mail is not None and weeks.mail.covers(w):
-        series.append((MESSAGES, weeks.mail.capped[:, d1, d2][:, keep],
-                       weeks.mail.ties[:, d1, d2][:, keep]))
+    mail = _mail_for(weeks, w)
+    if mail is not None:
+        mail_ties = mail.ties[:, d1, d2][:, keep]
+        series.append((MESSAGES, mail.capped[:, d1, d2][:, keep], mail_ties))
     if weeks.conversations is not None and weeks.conversations.covers(w):
         talks = weeks.conversations
         series.append((CONVERSATIONS, talks.seam[:, d1, d2][:, keep],
                        talks.exposure(d1, d2)[:, keep]))
     if weeks.strong is not None:
         series.append((STRONG, weeks.strong[:, d1, d2][:, keep], ties))
-    if weeks.mail is not None and weeks.mail.covers(w):
-        series.append((STRONG_MAIL, weeks.mail.strong[:, d1, d2][:, keep],
-                       weeks.mail.ties[:, d1, d2][:, keep]))
+    if mail is not None:
+        series.append((STRONG_MAIL, mail.strong[:, d1, d2][:, keep], mail_ties))
     bound: np.ndarray | None = None
     if weeks.headcount is not None:  # a people count cannot pass the two departments' people
         limits = np.full((len(series), keep.size), np.inf)
@@ -672,6 +672,11 @@ def _signal_tests(weeks: SeamWeeks, d1: np.ndarray, d2: np.ndarray, keep: np.nda
                            np.hstack([exposure for _, _, exposure in series]), w.baseline,
                            w.recent, [keep.size] * len(series), bound, latest)
     return tuple((name, test) for (name, _, _), test in zip(series, tests, strict=True))
+
+
+def _mail_for(weeks: SeamWeeks, w: Windows) -> MailWeeks | None:
+    """The mail weeks, when every week of the windows has mail weights (else None)."""
+    return weeks.mail if weeks.mail is not None and weeks.mail.covers(w) else None
 
 
 def _pooled_share(counts: np.ndarray, exposure: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from agent import pipeline
 from agent.calibrate import Calibration
-from agent.drift import CONVERSATIONS, MESSAGES, STRONG_MAIL, SeamResult
+from agent.drift import CONVERSATIONS, MESSAGES, SIGNAL_LABELS, STRONG_MAIL, SeamResult
 from agent.dryrun import DryRun, pairs_set_aside
 from agent.notices import set_aside_lines
 from connectors.base import Person
@@ -63,9 +63,9 @@ def evidence_table(seams: list[SeamResult], limit: int = 15) -> Table:
     missing = [f"{name} not tested: weeks of these windows were written before ledger schema "
                f"{schema}, without {what}"
                for signal, name, schema, what in (
-                   (MESSAGES, "messages per mail tie", 4, "mail weights"),
-                   (STRONG_MAIL, "mail ties with more than a message", 4, "mail weights"),
-                   (CONVERSATIONS, "conversations", 5, "conversations"))
+                   (MESSAGES, SIGNAL_LABELS[MESSAGES], 4, "mail weights"),
+                   (STRONG_MAIL, SIGNAL_LABELS[STRONG_MAIL], 4, "mail weights"),
+                   (CONVERSATIONS, SIGNAL_LABELS[CONVERSATIONS], 5, "conversations"))
                if seams and signal not in tested]
     notes = []
     late = {t.late_weeks for s in seams for t in s.tests if t.late_weeks}
